@@ -1,0 +1,13 @@
+"""The ``vidprov`` command line: a thin layer that parses, calls the library and prints.
+
+Each command lives in its own module and registers itself on :data:`main`.
+"""
+
+from __future__ import annotations
+
+from ._base import main
+
+# Importing a command module registers its command on ``main``.
+from . import hash_cmd, keyframes_cmd  # noqa: E402,F401
+
+__all__ = ["main"]
