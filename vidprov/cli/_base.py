@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import warnings
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import click
 
@@ -78,7 +79,31 @@ def report_failures(failures: Iterable[BaseException]) -> None:
         raise click.exceptions.Exit(EXIT_FAILURE)
 
 
-def progress_bar(length: float | None, label: str) -> Any:
-    """A progress bar on stderr; click hides it when stderr is not a terminal."""
-    return click.progressbar(length=length, label=label, file=sys.stderr,
-                             show_eta=True, show_percent=True, width=30)
+@contextlib.contextmanager
+def clip_progress(label: str) -> Iterator[Callable[[float, float | None], None]]:
+    """A progress callback for one clip, drawn as a bar on stderr.
+
+    The bar appears once the clip's duration is known, and only when stderr
+    is a terminal, so pipes and logs stay clean.
+    """
+    bar: Any = None
+    shown = 0
+
+    def update(seconds: float, total: float | None) -> None:
+        nonlocal bar, shown
+        if bar is None:
+            if not total or not sys.stderr.isatty():
+                return
+            bar = click.progressbar(length=max(1, int(total * 1000)), label=label, file=sys.stderr,
+                                    show_eta=True, show_percent=True, width=30)
+            bar.__enter__()
+        millis = int(seconds * 1000)
+        if millis > shown:
+            bar.update(millis - shown)
+            shown = millis
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)

@@ -1,0 +1,161 @@
+"""Letterbox and pillarbox borders: find the active picture once per clip.
+
+Reuploads add black (or flat-coloured) bars to fit a new aspect ratio. Hashing
+the bars along with the picture moves every hash, so the bars are found once
+per clip, from a handful of frames spread over its start, and only the active
+picture is hashed. The crop is recorded in the fingerprint.
+
+A line (row or column) belongs to a border when it is near-uniform and has the
+colour of the outermost line. A frame's border is its run of such lines from
+each edge. The clip's border is the smallest seen on any frame with content,
+so a dark scene can never crop the picture more than its brightest frame allows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from .errors import ValidationError
+
+#: Largest spread of luma (standard deviation) a border line may have.
+LINE_STD_MAX = 10.0
+#: Largest difference of a border line's mean from the outermost line's.
+LINE_MEAN_TOLERANCE = 12.0
+#: Borders thinner than this share of the side are compression fringe, not bars.
+MIN_BORDER_SHARE = 0.01
+#: An active picture smaller than this share of a side means detection went wrong.
+MIN_ACTIVE_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class CropBox:
+    """The active picture: ``x``, ``y``, ``width``, ``height`` in display pixels."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+    def __post_init__(self) -> None:
+        for field in ("x", "y"):
+            if getattr(self, field) < 0:
+                raise ValidationError(f"crop {field}", getattr(self, field), "0 or more")
+        for field in ("width", "height"):
+            if getattr(self, field) <= 0:
+                raise ValidationError(f"crop {field}", getattr(self, field), "a positive number of pixels")
+
+    @classmethod
+    def full(cls, width: int, height: int) -> CropBox:
+        return cls(0, 0, width, height)
+
+    def is_full(self, width: int, height: int) -> bool:
+        return (self.x, self.y, self.width, self.height) == (0, 0, width, height)
+
+    def to_dict(self) -> dict[str, int]:
+        return {"x": self.x, "y": self.y, "width": self.width, "height": self.height}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, int]) -> CropBox:
+        return cls(int(data["x"]), int(data["y"]), int(data["width"]), int(data["height"]))
+
+    def __str__(self) -> str:
+        return f"{self.width}x{self.height}+{self.x}+{self.y}"
+
+
+def _border_run(means: np.ndarray, stds: np.ndarray) -> int:
+    """How many lines from the start of ``means`` form a uniform border."""
+    reference = means[0]
+    uniform = (stds <= LINE_STD_MAX) & (np.abs(means - reference) <= LINE_MEAN_TOLERANCE)
+    if uniform.all():
+        return len(means)
+    return int(np.argmin(uniform))
+
+
+def frame_borders(gray: np.ndarray) -> tuple[int, int, int, int] | None:
+    """Border widths ``(top, bottom, left, right)`` of one frame, in pixels.
+
+    Returns ``None`` for a frame with no content (black, flat), which says
+    nothing about where the picture is.
+    """
+    image = np.asarray(gray, dtype=np.float32)
+    rows_mean, rows_std = image.mean(axis=1), image.std(axis=1)
+    cols_mean, cols_std = image.mean(axis=0), image.std(axis=0)
+    top = _border_run(rows_mean, rows_std)
+    if top == len(rows_mean):
+        return None
+    bottom = _border_run(rows_mean[::-1], rows_std[::-1])
+    left = _border_run(cols_mean, cols_std)
+    right = _border_run(cols_mean[::-1], cols_std[::-1])
+    return top, bottom, left, right
+
+
+class BorderDetector:
+    """Collects per-frame borders and settles the clip's crop.
+
+    Feed it frames through :meth:`add` while :attr:`done` is false; frames
+    closer together than ``spacing`` seconds are skipped so that the sample
+    spans time. :meth:`crop` then gives the smallest border seen.
+    """
+
+    def __init__(self, width: int, height: int, frames: int = 12, spacing: float = 0.5) -> None:
+        self.width = width
+        self.height = height
+        self.frames = frames
+        self.spacing = spacing
+        self._borders: list[tuple[int, int, int, int]] = []
+        self._last_time: float | None = None
+
+    @property
+    def done(self) -> bool:
+        return len(self._borders) >= self.frames
+
+    def wants(self, time: float) -> bool:
+        return not self.done and (self._last_time is None or time - self._last_time >= self.spacing)
+
+    def add(self, time: float, gray: np.ndarray) -> None:
+        borders = frame_borders(gray)
+        if borders is not None:
+            self._last_time = time
+            self._borders.append(borders)
+
+    def crop(self) -> CropBox:
+        width, height = self.width, self.height
+        if not self._borders:
+            return CropBox.full(width, height)
+        top, bottom, left, right = np.min(np.array(self._borders), axis=0).tolist()
+        top, bottom = _significant(top, height), _significant(bottom, height)
+        left, right = _significant(left, width), _significant(right, width)
+        active_w, active_h = width - left - right, height - top - bottom
+        if active_w < MIN_ACTIVE_SHARE * width:
+            left, right, active_w = 0, 0, width
+        if active_h < MIN_ACTIVE_SHARE * height:
+            top, bottom, active_h = 0, 0, height
+        return CropBox(left, top, active_w, active_h)
+
+
+def _significant(border: int, side: int) -> int:
+    return border if border >= max(2, MIN_BORDER_SHARE * side) else 0
+
+
+def crop_grid(grid: np.ndarray, crop: CropBox, width: int, height: int) -> np.ndarray:
+    """Cut the active picture out of ``grid``, a resized copy of a ``width`` x ``height`` frame."""
+    if crop.is_full(width, height):
+        return grid
+    rows, cols = grid.shape[:2]
+    y0 = int(round(crop.y * rows / height))
+    y1 = max(y0 + 1, int(round((crop.y + crop.height) * rows / height)))
+    x0 = int(round(crop.x * cols / width))
+    x1 = max(x0 + 1, int(round((crop.x + crop.width) * cols / width)))
+    return grid[y0:y1, x0:x1]
+
+
+def detect(frames: Iterable[np.ndarray], width: int, height: int) -> CropBox:
+    """The crop for a set of full-size gray frames (a convenience for one-off use)."""
+    detector = BorderDetector(width, height, frames=1 << 30, spacing=0.0)
+    for number, gray in enumerate(frames):
+        detector.add(float(number), gray)
+    return detector.crop()
+

@@ -1,0 +1,365 @@
+"""Fingerprints: the timestamped perceptual hashes of a clip, as one immutable value.
+
+:func:`fingerprint` runs the pipeline: decode (:mod:`vidprov.media`), find the
+active picture (:mod:`vidprov.borders`), hash each sampled frame
+(:mod:`vidprov.hashing`). :func:`hashed_frames` exposes the same stream frame
+by frame, for consumers such as keyframe selection.
+
+A :class:`Fingerprint` has a stable JSON form (:meth:`Fingerprint.to_json`)
+that round-trips exactly, and PDQ fingerprints also export in the text format
+of Meta's vPDQ (:meth:`Fingerprint.to_vpdq`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from .borders import BorderDetector, CropBox, crop_grid
+from .errors import FormatError, ValidationError
+from .hashing import DEFAULT_ALGORITHM, HASH_INPUT_SIZE, ALGORITHMS, FrameHash, Hasher, get_hasher
+from .media import Decoder, Frame, Sampling, VideoInfo, check_file
+
+#: Version of the fingerprint's serialized form.
+SCHEMA_VERSION = 1
+
+#: Frames are first resized to this square grid; the crop is cut from it. Twice
+#: the hash input keeps detail when the active picture is a small part of the frame.
+GRID_SIZE = 2 * HASH_INPUT_SIZE
+
+#: Sampled frames held back while the border is being found (16 KB each).
+MAX_PENDING = 256
+
+#: How frames are sampled when nothing is said: two per second.
+DEFAULT_SAMPLING = Sampling.every(0.5)
+
+#: Ways to feed frames to the hash: ``gray64`` is vidprov's fast default;
+#: ``native`` and ``rgb128`` reproduce Meta's vPDQ exactly (full-size RGB frames,
+#: or frames downsampled to 128x128), and so never crop.
+HASH_INPUTS = ("gray64", "native", "rgb128")
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    """One hashed frame: presentation time in seconds, hash, 0-100 quality, frame number."""
+
+    t: float
+    hash: FrameHash
+    quality: int
+    index: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"t": self.t, "hash": str(self.hash), "quality": self.quality, "index": self.index}
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """The perceptual fingerprint of one clip.
+
+    ``frames`` are in presentation order. ``crop`` is the active picture that
+    was hashed (display pixels); ``params`` holds everything that changes the
+    hash values, so two fingerprints are comparable only when their
+    ``algorithm`` and ``params`` agree.
+    """
+
+    sha256: str
+    algorithm: str
+    params: tuple[tuple[str, Any], ...]
+    duration: float | None
+    fps: float | None
+    width: int
+    height: int
+    codec: str
+    crop: CropBox | None
+    frames: tuple[FrameRecord, ...]
+    size: int = 0
+    schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        if len(self.sha256) != 64 or any(c not in "0123456789abcdef" for c in self.sha256):
+            raise ValidationError("sha256", self.sha256, "64 lowercase hex digits")
+        if self.algorithm not in ALGORITHMS:
+            raise ValidationError("algorithm", self.algorithm, "one of " + ", ".join(sorted(ALGORITHMS)))
+        bits = ALGORITHMS[self.algorithm].bits
+        for number, frame in enumerate(self.frames):
+            if frame.hash.bits != bits:
+                raise ValidationError(f"frames[{number}].hash", str(frame.hash), f"a {bits}-bit hash")
+        times = [frame.t for frame in self.frames]
+        if any(b < a for a, b in zip(times, times[1:])):
+            raise ValidationError("frames", "out of order", "frames in presentation order")
+        if self.schema_version > SCHEMA_VERSION:
+            raise ValidationError("schema_version", self.schema_version,
+                                  f"{SCHEMA_VERSION} or older (this vidprov is too old to read it)")
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    def hashes(self) -> np.ndarray:
+        """The frame hashes as a ``uint8`` array of shape ``(frames, bytes)``."""
+        if not self.frames:
+            return np.zeros((0, ALGORITHMS[self.algorithm].bits // 8), dtype=np.uint8)
+        return np.frombuffer(b"".join(f.hash.data for f in self.frames), dtype=np.uint8).reshape(
+            len(self.frames), -1)
+
+    def times(self) -> np.ndarray:
+        return np.array([f.t for f in self.frames], dtype=np.float64)
+
+    # -- serialized forms -------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "sha256": self.sha256,
+            "size": self.size,
+            "algorithm": self.algorithm,
+            "params": dict(self.params),
+            "duration": self.duration,
+            "fps": self.fps,
+            "width": self.width,
+            "height": self.height,
+            "codec": self.codec,
+            "crop": self.crop.to_dict() if self.crop else None,
+            "frames": [frame.to_dict() for frame in self.frames],
+        }
+
+    def to_json(self, indent: int | None = None) -> str:
+        separators = (",", ":") if indent is None else (",", ": ")
+        return json.dumps(self.to_dict(), indent=indent, separators=separators, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Fingerprint:
+        if not isinstance(data, dict):
+            raise FormatError("a fingerprint must be a JSON object")
+        try:
+            version = int(data.get("schema_version", 0))
+            if version > SCHEMA_VERSION:
+                raise ValidationError("schema_version", version,
+                                      f"{SCHEMA_VERSION} or older (this vidprov is too old to read it)")
+            frames = tuple(
+                FrameRecord(t=float(f["t"]), hash=FrameHash.from_hex(str(f["hash"])),
+                            quality=int(f["quality"]), index=int(f.get("index", -1)))
+                for f in data["frames"]
+            )
+            crop = CropBox.from_dict(data["crop"]) if data.get("crop") else None
+            params = data.get("params") or {}
+            if not isinstance(params, dict):
+                raise FormatError("fingerprint params must be an object")
+            return cls(
+                sha256=str(data["sha256"]),
+                algorithm=str(data["algorithm"]),
+                params=tuple(sorted(params.items())),
+                duration=None if data.get("duration") is None else float(data["duration"]),
+                fps=None if data.get("fps") is None else float(data["fps"]),
+                width=int(data["width"]),
+                height=int(data["height"]),
+                codec=str(data.get("codec", "")),
+                crop=crop,
+                frames=frames,
+                size=int(data.get("size", 0)),
+                schema_version=version,
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            if isinstance(error, ValidationError):
+                raise
+            raise FormatError(f"not a valid fingerprint ({type(error).__name__}: {error})") from None
+
+    @classmethod
+    def from_json(cls, text: str) -> Fingerprint:
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as error:
+            raise FormatError(f"fingerprint is not valid JSON ({error})") from None
+        return cls.from_dict(data)
+
+    def to_vpdq(self) -> str:
+        """Meta vPDQ's text form: ``frame_number,quality,hash_hex,timestamp`` per line."""
+        if self.algorithm != "pdq":
+            raise ValidationError("algorithm", self.algorithm, "pdq (only PDQ fingerprints export as vPDQ)")
+        return "".join(f"{f.index},{f.quality},{f.hash},{f.t:.3f}\n" for f in self.frames)
+
+    @staticmethod
+    def parse_vpdq(text: str) -> list[FrameRecord]:
+        """Read vPDQ text lines into frame records."""
+        records = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = line.strip().split(",")
+            if len(parts) != 4:
+                raise FormatError(f"vPDQ line {number}: expected frame,quality,hash,timestamp")
+            try:
+                records.append(FrameRecord(t=float(parts[3]), hash=FrameHash.from_hex(parts[2]),
+                                           quality=int(parts[1]), index=int(parts[0])))
+            except (ValueError, FormatError) as error:
+                raise FormatError(f"vPDQ line {number}: {error}") from None
+        return records
+
+
+def file_sha256(path: str | os.PathLike[str]) -> tuple[str, int]:
+    """sha256 hex digest and size of a file's exact bytes."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+@dataclass
+class HashedFrame:
+    """A sampled frame after hashing, with the picture it was hashed from."""
+
+    index: int
+    time: float
+    hash: FrameHash
+    quality: int
+    image: np.ndarray = field(repr=False)
+
+
+class FramePipeline:
+    """Decode, crop and hash the sampled frames of one clip, streaming.
+
+    Iterate it for :class:`HashedFrame` objects. While the clip's border is
+    being settled, up to :data:`MAX_PENDING` small grid images are held back;
+    after that every frame goes straight through, so memory stays flat.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAULT_ALGORITHM,
+                 sampling: Sampling | None = None, crop: bool = True, hash_input: str = "gray64",
+                 progress: Callable[[float, float | None], None] | None = None) -> None:
+        if hash_input not in HASH_INPUTS:
+            raise ValidationError("hash_input", hash_input, ", ".join(HASH_INPUTS))
+        self.hasher = algorithm if isinstance(algorithm, Hasher) else get_hasher(algorithm)
+        if hash_input != "gray64" and self.hasher.name != "pdq":
+            raise ValidationError("hash_input", hash_input, "gray64 (the vPDQ inputs apply to pdq only)")
+        self.path = os.fspath(path)
+        self.sampling = sampling or DEFAULT_SAMPLING
+        self.hash_input = hash_input
+        self.detect_borders = crop and hash_input == "gray64"
+        self.progress = progress
+        self.decoder = Decoder(self.path, self.sampling)
+        self.crop: CropBox | None = None
+
+    @property
+    def info(self) -> VideoInfo:
+        return self.decoder.info
+
+    def params(self) -> tuple[tuple[str, Any], ...]:
+        params = dict(self.hasher.params)
+        params["input"] = self.hash_input if self.hash_input != "gray64" else params.get("input", "gray64")
+        params["crop"] = self.detect_borders
+        params["sampling"] = self.sampling.to_dict()
+        return tuple(sorted(params.items()))
+
+    def close(self) -> None:
+        self.decoder.close()
+
+    def __enter__(self) -> FramePipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[HashedFrame]:
+        if self.hash_input == "gray64":
+            yield from self._gray_frames()
+        else:
+            yield from self._vpdq_frames()
+        self.decoder.check_complete()
+
+    def _report(self, time: float) -> None:
+        if self.progress is not None:
+            self.progress(time, self.decoder.info.duration)
+
+    def _hash(self, index: int, time: float, image: np.ndarray) -> HashedFrame:
+        digest, quality = self.hasher.hash_image(image)
+        return HashedFrame(index, time, digest, quality, image)
+
+    def _active(self, grid: np.ndarray, width: int, height: int) -> np.ndarray:
+        import cv2
+
+        assert self.crop is not None
+        active = crop_grid(grid, self.crop, width, height)
+        return cv2.resize(active, (HASH_INPUT_SIZE, HASH_INPUT_SIZE), interpolation=cv2.INTER_AREA)
+
+    def _gray_frames(self) -> Iterator[HashedFrame]:
+        detector: BorderDetector | None = None
+        pending: list[tuple[int, float, np.ndarray]] = []
+        width = height = 0
+        for frame in self.decoder:
+            grid = frame.gray(GRID_SIZE, GRID_SIZE)
+            if self.crop is None:
+                width, height = frame.width, frame.height
+                if not self.detect_borders:
+                    self.crop = CropBox.full(width, height)
+                else:
+                    if detector is None:
+                        detector = BorderDetector(width, height)
+                    if detector.wants(frame.time):
+                        detector.add(frame.time, frame.gray())
+                    pending.append((frame.index, frame.time, grid))
+                    if detector.done or len(pending) >= MAX_PENDING:
+                        self.crop = detector.crop()
+                        yield from self._flush(pending, width, height)
+                    continue
+            yield self._hash(frame.index, frame.time, self._active(grid, width, height))
+            self._report(frame.time)
+        if self.crop is None and detector is not None:
+            self.crop = detector.crop()
+            yield from self._flush(pending, width, height)
+
+    def _flush(self, pending: list[tuple[int, float, np.ndarray]], width: int,
+               height: int) -> Iterator[HashedFrame]:
+        for index, time, grid in pending:
+            yield self._hash(index, time, self._active(grid, width, height))
+            self._report(time)
+        pending.clear()
+
+    def _vpdq_frames(self) -> Iterator[HashedFrame]:
+        for frame in self.decoder:
+            if self.crop is None:
+                self.crop = CropBox.full(frame.width, frame.height)
+            if self.hash_input == "native":
+                rgb = frame.rgb()
+            else:
+                rgb = frame.frame.reformat(width=128, height=128, format="rgb24",  # type: ignore[attr-defined]
+                                           interpolation="AREA").to_ndarray()
+            digest, quality = self.hasher.hash_rgb(rgb)
+            yield HashedFrame(frame.index, frame.time, digest, quality, rgb)
+            self._report(frame.time)
+
+
+def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAULT_ALGORITHM,
+                sampling: Sampling | None = None, crop: bool = True, hash_input: str = "gray64",
+                progress: Callable[[float, float | None], None] | None = None) -> Fingerprint:
+    """Fingerprint the clip at ``path``.
+
+    ``sampling`` chooses the frames (two per second unless said otherwise);
+    ``crop`` finds and removes letterbox and pillarbox bars before hashing;
+    ``progress`` is called with each hashed frame's time and the clip's duration
+    (``None`` when the container does not say), both in seconds.
+    Raises :class:`~vidprov.errors.MediaError` subclasses for files that are not
+    readable video, and warns (:class:`~vidprov.errors.VidprovWarning`) when a
+    damaged file decoded only in part.
+    """
+    check_file(path)
+    with FramePipeline(path, algorithm=algorithm, sampling=sampling, crop=crop,
+                       hash_input=hash_input, progress=progress) as pipeline:
+        records = tuple(FrameRecord(round(f.time, 6), f.hash, f.quality, f.index) for f in pipeline)
+        info = pipeline.info
+        crop_box = pipeline.crop
+        params = pipeline.params()
+    sha256, size = file_sha256(path)
+    width, height = info.display_size
+    fps = info.fps if info.fps and math.isfinite(info.fps) else None
+    return Fingerprint(sha256=sha256, algorithm=pipeline.hasher.name, params=params,
+                       duration=info.duration, fps=fps, width=width, height=height, codec=info.codec,
+                       crop=crop_box, frames=records, size=size)

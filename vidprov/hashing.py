@@ -1,0 +1,210 @@
+"""Perceptual frame hashes as value objects, and the hash algorithms.
+
+A :class:`FrameHash` is an immutable bit string: ``str(h)`` is its hex form,
+:meth:`FrameHash.from_hex` parses that back exactly, and ``a - b`` is the
+Hamming distance. The bit order is the one imagehash and Meta's PDQ use, so
+hex strings are interchangeable with theirs.
+
+The algorithms take a small grayscale image (``uint8``, 2-D) of the active
+picture and return a hash and a 0-100 quality score:
+
+* ``pdq``: Meta's PDQ (256 bits) through the ``pdqhash`` package, the hash
+  behind ThreatExchange's vPDQ.
+* ``phash``: imagehash's DCT pHash at 64 bits.
+* ``phash256``: the same at 256 bits (``hash_size=16``).
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from .errors import FormatError, ValidationError
+
+#: Side of the square grayscale image every algorithm is given by default.
+#: PDQ works on 64x64 internally and pHash-256 needs 64x64, so this loses nothing.
+HASH_INPUT_SIZE = 64
+
+# popcount of every byte value, for Hamming distances on packed bits.
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class FrameHash:
+    """A perceptual hash: ``bits`` long, stored packed big-endian in ``data``."""
+
+    data: bytes
+    bits: int
+
+    def __post_init__(self) -> None:
+        if self.bits <= 0 or self.bits % 8:
+            raise ValidationError("bits", self.bits, "a positive multiple of 8")
+        if len(self.data) * 8 != self.bits:
+            raise ValidationError("data", self.data.hex(), f"{self.bits // 8} bytes")
+
+    @classmethod
+    def from_hex(cls, text: str) -> FrameHash:
+        """Parse the hex form; the inverse of ``str()``."""
+        cleaned = text.strip()
+        if not cleaned or len(cleaned) % 2:
+            raise FormatError(f"hash {text!r} is not an even number of hex digits")
+        try:
+            data = bytes.fromhex(cleaned)
+        except ValueError as error:
+            raise FormatError(f"hash {text!r} is not hexadecimal") from error
+        return cls(data, len(data) * 8)
+
+    @classmethod
+    def from_bool_array(cls, array: np.ndarray) -> FrameHash:
+        """Build from an array of bits in row-major order (imagehash's layout)."""
+        flat = np.asarray(array, dtype=bool).ravel()
+        return cls(np.packbits(flat).tobytes(), int(flat.size))
+
+    def to_bool_array(self) -> np.ndarray:
+        return np.unpackbits(np.frombuffer(self.data, dtype=np.uint8)).astype(bool)
+
+    def __str__(self) -> str:
+        return self.data.hex()
+
+    def __repr__(self) -> str:
+        return f"FrameHash('{self.data.hex()}')"
+
+    def __sub__(self, other: object) -> int:
+        if not isinstance(other, FrameHash):
+            return NotImplemented
+        if other.bits != self.bits:
+            raise ValueError(f"cannot compare a {self.bits}-bit hash with a {other.bits}-bit hash")
+        xor = np.bitwise_xor(np.frombuffer(self.data, np.uint8), np.frombuffer(other.data, np.uint8))
+        return int(_POPCOUNT[xor].sum())
+
+
+def hamming_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamming distances between every row of ``a`` and every row of ``b``.
+
+    Both are ``uint8`` arrays of packed hashes, shape ``(n, bytes)``.
+    """
+    xor = np.bitwise_xor(a[:, None, :], b[None, :, :])
+    return _POPCOUNT[xor].sum(axis=2, dtype=np.int32)
+
+
+def gradient_quality(gray: np.ndarray) -> int:
+    """A 0-100 score of how much picture there is, on PDQ's scale.
+
+    PDQ rates a frame by the summed absolute difference of neighbouring pixels
+    in its 64x64 buffer, divided by 90 and capped at 100. We compute the same on
+    the hash input so that pHash frames are scored like PDQ frames: black, flat
+    and washed-out frames score near 0.
+    """
+    image = np.asarray(gray, dtype=np.int16)
+    if image.shape != (HASH_INPUT_SIZE, HASH_INPUT_SIZE):
+        import cv2
+
+        image = cv2.resize(np.asarray(gray, np.uint8), (HASH_INPUT_SIZE, HASH_INPUT_SIZE),
+                           interpolation=cv2.INTER_AREA).astype(np.int16)
+    # PDQ's buffer holds luma in 0..1 scaled by 100 per unit; for 8-bit input that
+    # is a factor of 100/255 on the raw differences.
+    total = (np.abs(np.diff(image, axis=0)).sum() + np.abs(np.diff(image, axis=1)).sum()) * (100 / 255)
+    return int(min(100, total / 90))
+
+
+class Hasher(abc.ABC):
+    """A frame-hash algorithm: a name, its parameters and ``hash_image``."""
+
+    name: ClassVar[str]
+    bits: ClassVar[int]
+
+    @property
+    def params(self) -> dict[str, object]:
+        """Parameters that change the hash values; recorded in fingerprints."""
+        return {"input": f"gray{HASH_INPUT_SIZE}"}
+
+    @abc.abstractmethod
+    def hash_image(self, gray: np.ndarray) -> tuple[FrameHash, int]:
+        """Hash a 2-D ``uint8`` grayscale image; return the hash and its 0-100 quality."""
+
+    def hash_rgb(self, rgb: np.ndarray) -> tuple[FrameHash, int]:
+        """Hash an RGB image (H, W, 3). Algorithms that use colour override this."""
+        import cv2
+
+        return self.hash_image(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+
+
+class PDQHasher(Hasher):
+    """Meta's PDQ: 256 bits and PDQ's own quality score."""
+
+    name = "pdq"
+    bits = 256
+
+    def __init__(self) -> None:
+        import pdqhash  # imported here: building it is the slowest part of installing
+
+        self._pdq = pdqhash
+
+    def hash_image(self, gray: np.ndarray) -> tuple[FrameHash, int]:
+        # PDQ takes RGB and weighs it into luma with weights that sum to 1, so a
+        # gray image given as three equal channels hashes as itself.
+        rgb = np.repeat(np.asarray(gray, np.uint8)[:, :, None], 3, axis=2)
+        return self.hash_rgb(rgb)
+
+    def hash_rgb(self, rgb: np.ndarray) -> tuple[FrameHash, int]:
+        vector, quality = self._pdq.compute(np.ascontiguousarray(rgb, dtype=np.uint8))
+        return FrameHash.from_bool_array(vector), int(quality)
+
+    def hash_rgb_dihedral(self, rgb: np.ndarray) -> list[FrameHash]:
+        """The hashes of the 8 rotations and mirrors of an image, from one pass."""
+        vectors, _quality = self._pdq.compute_dihedral(np.ascontiguousarray(rgb, dtype=np.uint8))
+        return [FrameHash.from_bool_array(v) for v in vectors]
+
+
+class PHasher(Hasher):
+    """imagehash's pHash: DCT of a (4·n)² image, thresholded at the median."""
+
+    def __init__(self, hash_size: int) -> None:
+        import imagehash
+        from PIL import Image
+
+        self._imagehash = imagehash
+        self._image = Image
+        self.hash_size = hash_size
+
+    @property
+    def params(self) -> dict[str, object]:
+        return {**super().params, "hash_size": self.hash_size, "highfreq_factor": 4}
+
+    def hash_image(self, gray: np.ndarray) -> tuple[FrameHash, int]:
+        image = self._image.fromarray(np.asarray(gray, np.uint8), mode="L")
+        digest = self._imagehash.phash(image, hash_size=self.hash_size)
+        return FrameHash.from_bool_array(digest.hash), gradient_quality(gray)
+
+
+class PHash64(PHasher):
+    name = "phash"
+    bits = 64
+
+    def __init__(self) -> None:
+        super().__init__(8)
+
+
+class PHash256(PHasher):
+    name = "phash256"
+    bits = 256
+
+    def __init__(self) -> None:
+        super().__init__(16)
+
+
+ALGORITHMS: dict[str, type[Hasher]] = {cls.name: cls for cls in (PDQHasher, PHash64, PHash256)}
+
+#: The algorithm used when none is named.
+DEFAULT_ALGORITHM = "pdq"
+
+
+def get_hasher(name: str) -> Hasher:
+    """The hasher registered under ``name``."""
+    try:
+        return ALGORITHMS[name]()
+    except KeyError:
+        raise ValidationError("algorithm", name, "one of " + ", ".join(sorted(ALGORITHMS))) from None

@@ -1,0 +1,375 @@
+"""Decoding: open a clip with PyAV and stream its frames with true timestamps.
+
+Frames are yielded one at a time, so memory stays flat whatever the clip's
+length. Three sampling modes choose which decoded frames are handed on:
+
+* :meth:`Sampling.keyframes` decodes only the codec's keyframes
+  (``skip_frame = "NONKEY"``): the fast path, typically 100x realtime or more;
+* :meth:`Sampling.every` hands on one frame every N seconds of presentation time;
+* :meth:`Sampling.all` hands on every frame.
+
+Timestamps are presentation times in seconds from the start of the stream, so
+they are right on variable-frame-rate files. The display rotation that phones
+write into the container is applied to every picture handed on.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import stat
+import warnings
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from typing import Iterator
+
+import numpy as np
+
+from .errors import (
+    DecodeError,
+    EmptyFileError,
+    FileAccessError,
+    NoVideoStreamError,
+    NotMediaError,
+    ValidationError,
+    VidprovWarning,
+)
+
+# Imported lazily so that ``import vidprov`` stays quick for commands that never decode.
+av = None
+
+
+def _av():  # type: ignore[no-untyped-def]
+    global av
+    if av is None:
+        import av as _av_module
+
+        _av_module.logging.set_level(None)  # FFmpeg's own chatter never reaches the terminal
+        av = _av_module
+    return av
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Which decoded frames to hand on: ``mode`` is ``keyframes``, ``every`` or ``all``."""
+
+    mode: str = "every"
+    interval: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("keyframes", "every", "all"):
+            raise ValidationError("sampling mode", self.mode, "keyframes, every or all")
+        if self.mode == "every" and not (self.interval > 0 and math.isfinite(self.interval)):
+            raise ValidationError("sampling interval", self.interval, "a positive number of seconds")
+
+    @classmethod
+    def keyframes(cls) -> Sampling:
+        return cls("keyframes", 0.0)
+
+    @classmethod
+    def every(cls, seconds: float) -> Sampling:
+        return cls("every", float(seconds))
+
+    @classmethod
+    def fps(cls, frames_per_second: float) -> Sampling:
+        if not frames_per_second > 0:
+            raise ValidationError("fps", frames_per_second, "a positive number")
+        return cls("every", 1.0 / float(frames_per_second))
+
+    @classmethod
+    def all(cls) -> Sampling:
+        return cls("all", 0.0)
+
+    @classmethod
+    def parse(cls, text: str) -> Sampling:
+        """``keyframes``, ``all``, or a number of frames per second such as ``2``."""
+        if text in ("keyframes", "all"):
+            return cls(text, 0.0)
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValidationError("fps", text, "keyframes, all, or frames per second") from None
+        return cls.fps(value)
+
+    def describe(self) -> str:
+        if self.mode == "every":
+            return f"every {self.interval:g} s"
+        return "codec keyframes" if self.mode == "keyframes" else "every frame"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"mode": self.mode, "interval": self.interval} if self.mode == "every" else {"mode": self.mode}
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container says about the video stream, before decoding."""
+
+    path: str
+    duration: float | None
+    fps: float | None
+    width: int
+    height: int
+    codec: str
+    rotation: int
+    container: str
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """Width and height after the display rotation."""
+        return (self.height, self.width) if self.rotation % 180 else (self.width, self.height)
+
+
+@dataclass
+class Frame:
+    """One decoded frame handed on by :func:`iter_frames`.
+
+    ``frame`` is the underlying ``av.VideoFrame``; use :meth:`gray` and
+    :meth:`rgb` to get pictures with the display rotation already applied.
+    """
+
+    index: int
+    time: float
+    key: bool
+    frame: object
+    rotation: int
+
+    @property
+    def width(self) -> int:
+        w, h = self.frame.width, self.frame.height  # type: ignore[attr-defined]
+        return h if self.rotation % 180 else w
+
+    @property
+    def height(self) -> int:
+        w, h = self.frame.width, self.frame.height  # type: ignore[attr-defined]
+        return w if self.rotation % 180 else h
+
+    def gray(self, width: int | None = None, height: int | None = None) -> np.ndarray:
+        """Luma as a 2-D ``uint8`` array, optionally area-resized to ``width`` x ``height``.
+
+        The size is given in display orientation (after rotation).
+        """
+        if width is not None and height is not None and self.rotation % 180:
+            width, height = height, width
+        if width is None:
+            array = self.frame.to_ndarray(format="gray")  # type: ignore[attr-defined]
+        else:
+            array = self.frame.reformat(  # type: ignore[attr-defined]
+                width=width, height=height, format="gray", interpolation="AREA"
+            ).to_ndarray()
+        return _rotate(array, self.rotation)
+
+    def rgb(self) -> np.ndarray:
+        """The full picture as an ``(H, W, 3)`` RGB array."""
+        return _rotate(self.frame.to_ndarray(format="rgb24"), self.rotation)  # type: ignore[attr-defined]
+
+
+def _rotate(array: np.ndarray, rotation: int) -> np.ndarray:
+    # ``rotation`` is counterclockwise degrees, as the display matrix states it:
+    # the picture is shown turned by that much, which is what np.rot90 does.
+    turns = (rotation // 90) % 4
+    return np.ascontiguousarray(np.rot90(array, turns)) if turns else array
+
+
+def check_file(path: str | os.PathLike[str]) -> str:
+    """Raise a clear error unless ``path`` is a non-empty regular file we can read."""
+    name = os.fspath(path)
+    try:
+        info = os.stat(name)
+    except FileNotFoundError:
+        raise FileAccessError("no such file", name) from None
+    except OSError as error:
+        raise FileAccessError(f"cannot access file ({error.strerror or error})", name) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise FileAccessError("is a directory, not a file", name)
+    if not stat.S_ISREG(info.st_mode):
+        raise FileAccessError("is not a regular file", name)
+    if info.st_size == 0:
+        raise EmptyFileError("file is empty (0 bytes)", name)
+    if not os.access(name, os.R_OK):
+        raise FileAccessError("permission denied", name)
+    return name
+
+
+def open_container(path: str | os.PathLike[str]):  # type: ignore[no-untyped-def]
+    """Open ``path`` with PyAV, turning FFmpeg's errors into vidprov's."""
+    name = check_file(path)
+    lib = _av()
+    try:
+        return lib.open(name, metadata_errors="replace")
+    except lib.error.InvalidDataError:
+        raise NotMediaError("not a video file FFmpeg can read (unrecognised or damaged container)", name) from None
+    except lib.error.FFmpegError as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise NotMediaError(f"cannot be opened as media ({reason})", name) from None
+    except OSError as error:
+        raise FileAccessError(f"cannot read file ({error.strerror or error})", name) from None
+
+
+def _video_stream(container, name: str):  # type: ignore[no-untyped-def]
+    streams = [s for s in container.streams.video if s.codec_context is not None]
+    if not streams:
+        kinds = sorted({s.type for s in container.streams})
+        found = ", ".join(kinds) if kinds else "no streams at all"
+        raise NoVideoStreamError(f"has no video stream ({found})", name)
+    # A cover-art picture attached to an audio file is not footage.
+    moving = [s for s in streams if not (s.disposition & _av().stream.Disposition.attached_pic)]
+    if not moving:
+        raise NoVideoStreamError("has no video stream (only an attached picture)", name)
+    return moving[0]
+
+
+def probe(path: str | os.PathLike[str]) -> VideoInfo:
+    """Read the video stream's facts from the container without decoding."""
+    with open_container(path) as container:
+        stream = _video_stream(container, os.fspath(path))
+        return _info(container, stream, os.fspath(path), rotation=_first_rotation(container, stream))
+
+
+def _first_rotation(container, stream) -> int:  # type: ignore[no-untyped-def]
+    """The rotation of the first decodable frame, then rewind."""
+    try:
+        stream.codec_context.skip_frame = "NONKEY"
+        for frame in container.decode(stream):
+            return int(round(frame.rotation / 90.0)) * 90 % 360
+    except _av().error.FFmpegError:
+        return 0
+    finally:
+        stream.codec_context.skip_frame = "DEFAULT"
+    return 0
+
+
+def _info(container, stream, name: str, rotation: int) -> VideoInfo:  # type: ignore[no-untyped-def]
+    duration = None
+    if stream.duration is not None and stream.time_base is not None:
+        duration = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        duration = container.duration / 1_000_000
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    fps = float(rate) if rate else None
+    ctx = stream.codec_context
+    return VideoInfo(
+        path=name,
+        duration=duration,
+        fps=fps,
+        width=int(ctx.width or 0),
+        height=int(ctx.height or 0),
+        codec=ctx.name,
+        rotation=rotation,
+        container=container.format.name,
+    )
+
+
+class Decoder:
+    """An open clip: its :class:`VideoInfo` and an iterator over sampled frames.
+
+    Use as a context manager; the file is closed on exit::
+
+        with Decoder("clip.mp4", Sampling.every(1)) as clip:
+            for frame in clip:
+                ...
+    """
+
+    def __init__(self, path: str | os.PathLike[str], sampling: Sampling | None = None) -> None:
+        self.path = os.fspath(path)
+        self.sampling = sampling or Sampling()
+        self._container = open_container(self.path)
+        try:
+            self._stream = _video_stream(self._container, self.path)
+        except Exception:
+            self._container.close()
+            raise
+        self.info = _info(self._container, self._stream, self.path, rotation=0)
+        #: Frames decoded so far (including those not handed on).
+        self.decoded = 0
+        #: Presentation time of the last frame decoded, in seconds.
+        self.last_time: float | None = None
+        #: Problems met while decoding that did not stop it.
+        self.problems: list[str] = []
+
+    def __enter__(self) -> Decoder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self._frames()
+
+    def _frames(self) -> Iterator[Frame]:
+        lib = _av()
+        stream = self._stream
+        stream.thread_type = "AUTO"
+        if self.sampling.mode == "keyframes":
+            stream.codec_context.skip_frame = "NONKEY"
+        time_base: Fraction = stream.time_base or Fraction(1, 90000)
+        start = stream.start_time if stream.start_time is not None else None
+        interval = self.sampling.interval if self.sampling.mode == "every" else 0.0
+        next_time = 0.0
+        previous_time = -math.inf
+        frame_step = 1.0 / self.info.fps if self.info.fps else 1 / 30
+        index = -1
+        packets = self._container.demux(stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except lib.error.FFmpegError as error:
+                self.problems.append(f"demuxing stopped at {self.last_time or 0:.3f} s ({_reason(error)})")
+                break
+            try:
+                decoded = packet.decode()
+            except lib.error.FFmpegError as error:
+                # A damaged packet costs a frame or two, not the clip.
+                self.problems.append(f"undecodable data near {self.last_time or 0:.3f} s ({_reason(error)})")
+                continue
+            for frame in decoded:
+                index += 1
+                self.decoded += 1
+                pts = frame.pts
+                if pts is None:
+                    t = previous_time + frame_step if math.isfinite(previous_time) else 0.0
+                else:
+                    if start is None:
+                        start = pts
+                    t = float((pts - start) * time_base)
+                if t <= previous_time:
+                    # Reordered or duplicated timestamps: keep time monotonic.
+                    t = previous_time + 1e-6
+                previous_time = t
+                self.last_time = t
+                if interval:
+                    if t + 1e-9 < next_time:
+                        continue
+                    next_time = (math.floor(t / interval + 1e-9) + 1) * interval
+                rotation = int(round(frame.rotation / 90.0)) * 90 % 360
+                if self.sampling.mode == "keyframes" and self.info.fps:
+                    # Only keyframes are decoded, so count frames by time instead.
+                    index = int(round(t * self.info.fps))
+                if self.decoded == 1 and rotation != self.info.rotation:
+                    self.info = replace(self.info, rotation=rotation)
+                yield Frame(index=index, time=t, key=bool(frame.key_frame), frame=frame, rotation=rotation)
+        if self.decoded == 0:
+            detail = f": {self.problems[0]}" if self.problems else ""
+            raise DecodeError(f"no video frame could be decoded{detail}", self.path)
+
+    def check_complete(self) -> None:
+        """Warn when decoding ended well before the duration the container states."""
+        duration = self.info.duration
+        end = self.last_time
+        if self.problems or (duration and end is not None and end < duration - max(2.0, 0.1 * duration)):
+            decoded_to = f"{end:.1f} s" if end is not None else "nothing"
+            stated = f" of the {duration:.1f} s the container states" if duration else ""
+            why = f" ({self.problems[0]})" if self.problems else ""
+            warnings.warn(
+                f"{self.path}: decoded only up to {decoded_to}{stated}; the file may be truncated or damaged{why}",
+                VidprovWarning,
+                stacklevel=2,
+            )
+
+
+def _reason(error: Exception) -> str:
+    return getattr(error, "strerror", None) or type(error).__name__
