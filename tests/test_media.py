@@ -22,6 +22,8 @@ FORMATS = [
     ("mpeg4.avi", "mpeg4", "yuv420p"),
     ("mjpeg.mov", "mjpeg", "yuvj420p"),
     ("h264.ts", "libx264", "yuv420p"),
+    ("hevc10.mp4", "libx265", "yuv420p10le"),
+    ("h264-444.mkv", "libx264", "yuv444p"),
 ]
 
 
@@ -31,7 +33,7 @@ def test_decodes_every_common_format(tmp_path: Path, name: str, codec: str, pix_
     options = {"x265-params": "log-level=none"} if codec == "libx265" else None
     samples.write_clip(path, SPEC, codec=codec, pix_fmt=pix_fmt, options=options)
     with Decoder(path, Sampling.all()) as decoder:
-        frames = [(f.time, f.gray()) for f in decoder]
+        frames = [(f.time, f.luma()) for f in decoder]
     expected = int(round(SPEC.duration * SPEC.fps))
     assert len(frames) == expected
     times = np.array([t for t, _ in frames])

@@ -29,12 +29,13 @@ from .media import Decoder, Frame, Sampling, VideoInfo, check_file
 #: Version of the fingerprint's serialized form.
 SCHEMA_VERSION = 1
 
-#: Frames are first resized to this square grid; the crop is cut from it. Twice
-#: the hash input keeps detail when the active picture is a small part of the frame.
+#: Frames are first shrunk by whole factors to between this and twice this per
+#: side; the crop is cut from that. Twice the hash input keeps detail when the
+#: active picture is a small part of the frame.
 GRID_SIZE = 2 * HASH_INPUT_SIZE
 
-#: Sampled frames held back while the border is being found (16 KB each).
-MAX_PENDING = 256
+#: Sampled frames held back while the border is being found (64 KB at most each).
+MAX_PENDING = 128
 
 #: How frames are sampled when nothing is said: two per second.
 DEFAULT_SAMPLING = Sampling.every(0.5)
@@ -295,7 +296,7 @@ class FramePipeline:
         pending: list[tuple[int, float, np.ndarray]] = []
         width = height = 0
         for frame in self.decoder:
-            grid = frame.gray(GRID_SIZE, GRID_SIZE)
+            grid = frame.small_luma(GRID_SIZE)
             if self.crop is None:
                 width, height = frame.width, frame.height
                 if not self.detect_borders:
@@ -304,7 +305,7 @@ class FramePipeline:
                     if detector is None:
                         detector = BorderDetector(width, height)
                     if detector.wants(frame.time):
-                        detector.add(frame.time, frame.gray())
+                        detector.add(frame.time, frame.luma())
                     pending.append((frame.index, frame.time, grid))
                     if detector.done or len(pending) >= MAX_PENDING:
                         self.crop = detector.crop()

@@ -143,24 +143,61 @@ class Frame:
         w, h = self.frame.width, self.frame.height  # type: ignore[attr-defined]
         return w if self.rotation % 180 else h
 
-    def gray(self, width: int | None = None, height: int | None = None) -> np.ndarray:
-        """Luma as a 2-D ``uint8`` array, optionally area-resized to ``width`` x ``height``.
+    def luma(self) -> np.ndarray:
+        """The full-size luma plane as a 2-D ``uint8`` array, in display orientation.
 
-        The size is given in display orientation (after rotation).
+        For 8-bit YUV and gray frames this is a view of the decoder's buffer,
+        with no conversion at all; other pixel formats are converted.
         """
-        if width is not None and height is not None and self.rotation % 180:
-            width, height = height, width
-        if width is None:
-            array = self.frame.to_ndarray(format="gray")  # type: ignore[attr-defined]
-        else:
-            array = self.frame.reformat(  # type: ignore[attr-defined]
-                width=width, height=height, format="gray", interpolation="AREA"
-            ).to_ndarray()
-        return _rotate(array, self.rotation)
+        return _rotate(_luma_plane(self.frame), self.rotation)
+
+    def small_luma(self, side: int) -> np.ndarray:
+        """Luma shrunk by whole factors until each side is between ``side`` and ``2*side``.
+
+        Box-averaging by whole factors is exact and several times faster than
+        resampling to an arbitrary size; callers resize the small result.
+        """
+        plane = _luma_plane(self.frame)
+        height, width = plane.shape
+        fy, fx = max(1, height // side), max(1, width // side)
+        if fx > 1 or fy > 1:
+            import cv2
+
+            plane = plane[: height - height % fy, : width - width % fx]
+            plane = cv2.resize(plane, (plane.shape[1] // fx, plane.shape[0] // fy), interpolation=cv2.INTER_AREA)
+        return _rotate(plane, self.rotation)
 
     def rgb(self) -> np.ndarray:
         """The full picture as an ``(H, W, 3)`` RGB array."""
         return _rotate(self.frame.to_ndarray(format="rgb24"), self.rotation)  # type: ignore[attr-defined]
+
+
+#: Pixel formats whose first plane is 8-bit luma.
+_LUMA8 = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p",
+                    "yuvj440p", "yuv411p", "yuv410p", "nv12", "nv21", "nv16", "gray", "yuva420p"})
+#: Pixel formats whose first plane is little-endian 16-bit storage of 9-16 bit luma.
+_LUMA16 = {"yuv420p10le": 10, "yuv422p10le": 10, "yuv444p10le": 10, "yuv420p12le": 12,
+           "yuv422p12le": 12, "yuv444p12le": 12, "p010le": 16, "gray10le": 10, "gray12le": 12}
+
+_reformatter = None
+
+
+def _luma_plane(frame) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The luma of an ``av.VideoFrame`` as 2-D ``uint8``, without copying when possible."""
+    name = frame.format.name
+    if name in _LUMA8:
+        plane = frame.planes[0]
+        return np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)[:, : frame.width]
+    if name in _LUMA16:
+        plane = frame.planes[0]
+        wide = np.frombuffer(plane, "<u2").reshape(frame.height, plane.line_size // 2)[:, : frame.width]
+        return (wide >> (_LUMA16[name] - 8)).astype(np.uint8)
+    # RGB and exotic formats: one reformatter for the whole run, since building
+    # a scaler for every frame costs more than decoding it.
+    global _reformatter
+    if _reformatter is None:
+        _reformatter = _av().video.reformatter.VideoReformatter()
+    return _reformatter.reformat(frame, format="gray").to_ndarray()
 
 
 def _rotate(array: np.ndarray, rotation: int) -> np.ndarray:
