@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from ..errors import FileAccessError, FormatError, ValidationError, VidprovError
+from ._fields import check_text, check_url
 from ._serial import attach_path
 from .dates import Precision, Timestamp
 from .model import Appearance, Platform
@@ -115,7 +116,7 @@ def _appearance(info: Any, appearance_id: str | None, clip_sha256: str | None) -
                           "pass the .info.json of one of its entries")
     fields: dict[str, Any] = dict(
         platform=platform_from_info(info),
-        url=_text(info, "webpage_url") or _text(info, "original_url"),
+        url=_url(info, "webpage_url") or _url(info, "original_url"),
         publisher=_text(info, "uploader") or _text(info, "channel"),
         handle=_text(info, "uploader_id") or _text(info, "channel_id"),
         post_id=_text(info, "id"),
@@ -135,10 +136,15 @@ def _text(info: Mapping[str, Any], key: str, *, verbatim: bool = False) -> str |
         return None
     if not isinstance(value, str):
         raise FormatError(f"{key}: expected a string, got {type(value).__name__} {value!r:.40}")
+    check_text(key, value)  # so that a refusal names the yt-dlp field, not the appearance's
     if verbatim:
         return value
     # An empty uploader or id means yt-dlp did not find one.
     return value.strip() or None
+
+
+def _url(info: Mapping[str, Any], key: str) -> str | None:
+    return check_url(key, _text(info, key))
 
 
 def _posted_at(info: Mapping[str, Any]) -> Timestamp | None:
