@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from ..errors import VidprovError
 from ..metadata import read_metadata, render_raw, render_text
-from ._base import echo_json, json_option, main, report_failures
+from ._base import json_option, main, report_failures
 
 
 @main.command("meta")
@@ -36,7 +38,9 @@ def meta_command(files: tuple[str, ...], as_json: bool, raw: bool) -> None:
             failures.append(error)
             continue
         if as_json:
-            echo_json(meta.to_dict(raw=raw))
+            # ASCII-only JSON: tags may hold C1 controls (8-bit CSI) and bidi
+            # overrides, which JSON would otherwise pass through verbatim.
+            click.echo(json.dumps(meta.to_dict(raw=raw), ensure_ascii=True, separators=(",", ":")))
             continue
         if number:
             click.echo()

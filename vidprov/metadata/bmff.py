@@ -229,5 +229,8 @@ def _loci_text(payload: bytes) -> tuple[str | None, str | None]:
     if len(payload) < numbers + 12:
         return None, None
     longitude, latitude, altitude = (value / 65536 for value in struct.unpack_from(">3i", payload, numbers))
-    text = f"{latitude:+010.6f}{longitude:+011.6f}{altitude:+.3f}"
+    text = f"{latitude:+010.6f}{longitude:+011.6f}"
+    if altitude:
+        # 0 is what writers store when they have no altitude (FFmpeg reads it so too).
+        text += f"{altitude:+.3f}"
     return text, place

@@ -42,13 +42,14 @@ class Collector:
 
     def time(self, meaning: str, scope: str, source: str, raw: str, *, z_is_utc: bool = True,
              offset: str | None = None, offset_source: str | None = None,
-             note: str | None = None) -> None:
+             note: str | None = None, text: str | None = None) -> None:
+        """Add a stated time; ``text`` is what to parse when ``raw`` is not directly a date."""
         try:
-            parsed = parse_time(raw, z_is_utc=z_is_utc, offset=offset)
+            parsed = parse_time(raw if text is None else text, z_is_utc=z_is_utc, offset=offset)
         except ValidationError as error:
             if offset is not None and "offset" in error.field.lower():
                 self.problem("unparseable_offset", offset_source or source, error.message, offset)
-                self.time(meaning, scope, source, raw, z_is_utc=z_is_utc, note=note)
+                self.time(meaning, scope, source, raw, z_is_utc=z_is_utc, note=note, text=text)
             else:
                 self.problem("unparseable_date", source, error.message, raw)
             return

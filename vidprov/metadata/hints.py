@@ -33,7 +33,7 @@ class Rule:
         found = self.pattern.search(value.lstrip(_CONTROL).strip())
         if found is None:
             return None
-        return self.name.format(*found.groups(), value=value.strip())
+        return self.name.format(*((group or "").strip() for group in found.groups()))
 
 
 def _rule(keys: str, pattern: str, kind: str, name: str, confidence: str, reason: str) -> Rule:

@@ -56,9 +56,16 @@ def _stream_text(stream: StreamInfo) -> str:
     return " ".join(parts)
 
 
+_PRECISION_LENGTH = {"year": 4, "month": 7, "day": 10}
+
+
 def _time_text(stamp: TimeStamp) -> str:
+    """The time at the precision it was written: "2021" is a year, not 1 January."""
+    if stamp.precision in _PRECISION_LENGTH:
+        return f"{stamp.meaning:<10} {stamp.value.isoformat()[:_PRECISION_LENGTH[stamp.precision]]}"
     zone = "" if stamp.zone_known else " (time zone unknown)"
-    return f"{stamp.meaning:<10} {stamp.value.isoformat()}{zone}"
+    timespec = "minutes" if stamp.precision == "minute" else "auto"
+    return f"{stamp.meaning:<10} {stamp.value.isoformat(timespec=timespec)}{zone}"
 
 
 def render_text(meta: MediaMetadata) -> list[str]:
@@ -80,12 +87,14 @@ def render_text(meta: MediaMetadata) -> list[str]:
         lines.append(_line(f"stream {stream.index}", _stream_text(stream)))
         if stream.rotation is not None:
             lines.append(_line("", "", _evidence(stream.rotation.source, stream.rotation.raw)))
+    notes_shown: set[str] = set()
     for stamp in meta.times:
         evidence = _evidence(stamp.source, stamp.raw)
         if stamp.zone_source is not None:
             evidence += "; " + _evidence(stamp.zone_source, stamp.zone_raw)
         lines.append(_line("time", _time_text(stamp), evidence))
-        if stamp.note:
+        if stamp.note and stamp.note not in notes_shown:
+            notes_shown.add(stamp.note)
             lines.append(_line("", f"  note: {printable(stamp.note)}"))
     for location in meta.locations:
         where = f"{location.latitude:.6f}, {location.longitude:.6f}"

@@ -5,6 +5,7 @@ Pillow is used only lazily: ``Image.open`` reads the header, never the pixels.
 
 from __future__ import annotations
 
+import io
 import logging
 import warnings
 from typing import Any, BinaryIO
@@ -64,7 +65,8 @@ class _Quiet(logging.Filter):
         return False
 
 
-def _exif(handle: BinaryIO, collector: Collector) -> dict[str, Any]:
+def _exif(handle: BinaryIO) -> tuple[dict[str, Any], str | None]:
+    """exifread's tags, or none and the reason it failed."""
     import exifread
 
     logger = logging.getLogger("exifread")
@@ -72,15 +74,29 @@ def _exif(handle: BinaryIO, collector: Collector) -> dict[str, Any]:
     logger.addFilter(quiet)
     try:
         handle.seek(0)
-        return dict(exifread.process_file(handle, details=False, extract_thumbnail=False,
-                                          truncate_tags=False))
-    # exifread raises assorted exceptions on damaged EXIF; the file is still
-    # worth describing, so the damage becomes a problem instead of a crash.
+        tags = exifread.process_file(handle, details=False, extract_thumbnail=False, truncate_tags=False)
+        return dict(tags), None
+    # exifread raises assorted exceptions (even AssertionError) on damaged
+    # EXIF; the file is still worth describing, so the damage becomes a
+    # problem instead of a crash.
     except Exception as error:  # noqa: BLE001
-        collector.problem("unreadable_exif", "exif", f"exifread failed: {type(error).__name__}: {error}")
-        return {}
+        return {}, f"exifread failed: {type(error).__name__}: {error}"
     finally:
         logger.removeFilter(quiet)
+
+
+def _exif_with_fallback(handle: BinaryIO, info: dict[str, Any], collector: Collector) -> dict[str, Any]:
+    tags, failure = _exif(handle)
+    blob = info.get("exif")
+    if not tags and isinstance(blob, bytes) and blob:
+        # exifread cannot find the EXIF item in every HEIF layout; Pillow can.
+        # The item is a TIFF stream after an optional "Exif" header.
+        start = blob.find(b"MM\x00*") if b"MM\x00*" in blob[:16] else blob.find(b"II*\x00")
+        if 0 <= start < 16:
+            tags, failure = _exif(io.BytesIO(blob[start:]))
+    if failure is not None:
+        collector.problem("unreadable_exif", "exif", failure)
+    return tags
 
 
 def _image(handle: BinaryIO, kind: str, collector: Collector) -> tuple[str | None, tuple[int, int] | None,
@@ -121,8 +137,8 @@ def read_still(handle: BinaryIO, path: str, size: int, digest: str, kind: str,
                                               tuple[tuple[str, tuple[tuple[str, str], ...]], ...],
                                               bmff.BmffFacts | None]:
     facts = bmff.scan(handle, size) if kind in ("heic", "avif") else None
-    exif = _exif(handle, collector)
     image_format, dimensions, info = _image(handle, kind, collector)
+    exif = _exif_with_fallback(handle, info, collector)
 
     exif_raw = tuple((clean(key), _printable_tag(tag)) for key, tag in exif.items())
     info_raw = tuple((clean(str(key)), _info_value(value)) for key, value in info.items())
@@ -139,7 +155,12 @@ def read_still(handle: BinaryIO, path: str, size: int, digest: str, kind: str,
     )
     rotation = None
     orientation = exif.get("Image Orientation")
-    if orientation is not None:
+    heif_orientation = info.get("original_orientation")
+    if isinstance(heif_orientation, int) and heif_orientation in _ORIENTATION:
+        # HEIF rotates with irot/imir item properties, which override EXIF;
+        # pillow-heif reports them as the orientation it undid.
+        rotation = Field(_ORIENTATION[heif_orientation], "image:original_orientation", str(heif_orientation))
+    elif orientation is not None:
         value = _first_int(orientation)
         if value in _ORIENTATION:
             rotation = Field(_ORIENTATION[value], "exif:Image Orientation", _printable_tag(orientation))
@@ -191,7 +212,7 @@ def _collect_gps_time(exif: dict[str, Any], collector: Collector) -> None:
     except (TypeError, ValueError, ZeroDivisionError, AttributeError):
         collector.problem("unparseable_date", "exif:GPS GPSTimeStamp", "GPS time is not three numbers", raw)
         return
-    collector.time("gps fix", "gps", "exif:GPS GPSDate + GPS GPSTimeStamp", text,
+    collector.time("gps fix", "gps", "exif:GPS GPSDate + GPS GPSTimeStamp", raw, text=text,
                    note="EXIF GPS time is UTC by specification")
 
 
