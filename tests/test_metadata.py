@@ -233,15 +233,16 @@ def test_iso6709_rejects_with_a_validation_error(text: str) -> None:
 def _format_point(latitude: float, longitude: float, form: int) -> str:
     def part(value: float, width: int) -> str:
         sign = "-" if value < 0 else "+"
-        value = abs(value)
-        degrees = int(value)
         if form == 0:
-            return f"{sign}{value:0{width + 7}.6f}"
-        minutes = (value - degrees) * 60
+            return f"{sign}{abs(value):0{width + 7}.6f}"
+        # whole micro-units of the last field, so rounding cannot produce "60"
+        units = round(abs(value) * (60 if form == 1 else 3600) * 1_000_000)
         if form == 1:
-            return f"{sign}{degrees:0{width}d}{minutes:09.6f}"
-        seconds = (minutes - int(minutes)) * 60
-        return f"{sign}{degrees:0{width}d}{int(minutes):02d}{seconds:09.6f}"
+            degrees, micro_minutes = divmod(units, 60_000_000)
+            return f"{sign}{degrees:0{width}d}{micro_minutes / 1e6:09.6f}"
+        degrees, rest = divmod(units, 3_600_000_000)
+        minutes, micro_seconds = divmod(rest, 60_000_000)
+        return f"{sign}{degrees:0{width}d}{minutes:02d}{micro_seconds / 1e6:09.6f}"
 
     return part(latitude, 2) + part(longitude, 3) + "/"
 
