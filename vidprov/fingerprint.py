@@ -37,6 +37,9 @@ GRID_SIZE = 2 * HASH_INPUT_SIZE
 #: Sampled frames held back while the border is being found (64 KB at most each).
 MAX_PENDING = 128
 
+#: Hash inputs collected before hashing them together (64 x 4 KB).
+HASH_BATCH = 32
+
 #: How frames are sampled when nothing is said: two per second.
 DEFAULT_SAMPLING = Sampling.every(0.5)
 
@@ -280,10 +283,6 @@ class FramePipeline:
         if self.progress is not None:
             self.progress(time, self.decoder.info.duration)
 
-    def _hash(self, index: int, time: float, image: np.ndarray) -> HashedFrame:
-        digest, quality = self.hasher.hash_image(image)
-        return HashedFrame(index, time, digest, quality, image)
-
     def _active(self, grid: np.ndarray, width: int, height: int) -> np.ndarray:
         import cv2
 
@@ -292,8 +291,10 @@ class FramePipeline:
         return cv2.resize(active, (HASH_INPUT_SIZE, HASH_INPUT_SIZE), interpolation=cv2.INTER_AREA)
 
     def _gray_frames(self) -> Iterator[HashedFrame]:
+        """Frames shrunk to a small grid, cropped once the border is settled, hashed in batches."""
         detector: BorderDetector | None = None
-        pending: list[tuple[int, float, np.ndarray]] = []
+        pending: list[tuple[int, float, np.ndarray]] = []  # grids waiting for the border
+        batch: list[tuple[int, float, np.ndarray]] = []  # hash inputs waiting for the hasher
         width = height = 0
         for frame in self.decoder:
             grid = frame.small_luma(GRID_SIZE)
@@ -307,22 +308,29 @@ class FramePipeline:
                     if detector.wants(frame.time):
                         detector.add(frame.time, frame.luma())
                     pending.append((frame.index, frame.time, grid))
-                    if detector.done or len(pending) >= MAX_PENDING:
-                        self.crop = detector.crop()
-                        yield from self._flush(pending, width, height)
+                    if not (detector.done or len(pending) >= MAX_PENDING):
+                        continue
+                    self.crop = detector.crop()
+                    batch += [(i, t, self._active(g, width, height)) for i, t, g in pending]
+                    pending.clear()
+                    yield from self._hash_batch(batch)
                     continue
-            yield self._hash(frame.index, frame.time, self._active(grid, width, height))
-            self._report(frame.time)
+            batch.append((frame.index, frame.time, self._active(grid, width, height)))
+            if len(batch) >= HASH_BATCH:
+                yield from self._hash_batch(batch)
         if self.crop is None and detector is not None:
             self.crop = detector.crop()
-            yield from self._flush(pending, width, height)
+            batch += [(i, t, self._active(g, width, height)) for i, t, g in pending]
+        yield from self._hash_batch(batch)
 
-    def _flush(self, pending: list[tuple[int, float, np.ndarray]], width: int,
-               height: int) -> Iterator[HashedFrame]:
-        for index, time, grid in pending:
-            yield self._hash(index, time, self._active(grid, width, height))
+    def _hash_batch(self, batch: list[tuple[int, float, np.ndarray]]) -> Iterator[HashedFrame]:
+        if not batch:
+            return
+        images = np.stack([image for _, _, image in batch])
+        for (index, time, image), (digest, quality) in zip(batch, self.hasher.hash_images(images)):
+            yield HashedFrame(index, time, digest, quality, image)
             self._report(time)
-        pending.clear()
+        batch.clear()
 
     def _vpdq_frames(self) -> Iterator[HashedFrame]:
         for frame in self.decoder:
