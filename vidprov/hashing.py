@@ -162,23 +162,22 @@ class PDQHasher(Hasher):
         return FrameHash.from_bool_array(vector), int(quality)
 
     def hash_images(self, grays: np.ndarray) -> list[tuple[FrameHash, int]]:
-        """PDQ of a stack of 64x64 gray images, with one matrix product for all of them.
+        """PDQ of a stack of 64x64 gray images, several times faster than ``pdqhash``.
 
         ``pdqhash`` spends about 90 us a frame in its scalar 64x64-to-16x16 DCT,
         as much as decoding a small frame. For 64x64 input PDQ's Jarosz blur has
         a window of one and its decimation picks every pixel, so the hash is the
-        DCT alone: the same transform is computed here for many frames at once.
+        DCT alone: it is computed here as two BLAS matrix products per frame,
+        with the median and bit packing done for the whole stack at once.
         The tests check the result bit for bit against ``pdqhash``.
         """
         grays = np.asarray(grays)
         if grays.ndim != 3 or grays.shape[1:] != (HASH_INPUT_SIZE, HASH_INPUT_SIZE):
             return super().hash_images(grays)
-        count = len(grays)
         luma = grays.astype(np.float32)
-        # D·A·Dᵀ for every frame as two plain matrix products, which BLAS does fast.
-        columns = luma.transpose(1, 0, 2).reshape(64, count * 64).astype(np.float64)
-        half = (_PDQ_DCT @ columns).reshape(16, count, 64).transpose(1, 0, 2).reshape(count * 16, 64)
-        flat = (half @ _PDQ_DCT.T).reshape(count, 256)
+        # One small product per frame: each stays under OpenBLAS's threading
+        # threshold, so no BLAS threads spin against the decoder's threads.
+        flat = np.stack([_PDQ_DCT @ frame @ _PDQ_DCT.T for frame in luma.astype(np.float64)]).reshape(-1, 256)
         # PDQ thresholds at Torben's median, the 128th smallest of the 256 values.
         medians = np.partition(flat, 127, axis=1)[:, 127:128]
         # pdqhash lists bit 255 first; flip so the hex form is identical.

@@ -340,6 +340,9 @@ class Decoder:
         stream = self._stream
         stream.thread_type = "AUTO"
         if self.sampling.mode == "keyframes":
+            # The demuxer drops non-key packets unread where the container's index
+            # allows it; the decoder skips any that still arrive.
+            stream.discard = lib.stream.Discard.nonkey
             stream.codec_context.skip_frame = "NONKEY"
         time_base: Fraction = stream.time_base or Fraction(1, 90000)
         start = stream.start_time if stream.start_time is not None else None
