@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import IO
 
 import click
@@ -85,7 +86,9 @@ def _hash_one(path: str, algorithm: str, sampling: Sampling, crop: bool, hash_in
 
 def _print(out: IO[str], path: str, fp: Fingerprint, fmt: str, sampling: Sampling, first: bool) -> None:
     if fmt == "json":
-        out.write(fp.to_json() + "\n")
+        # The path says which clip a line is about; the fingerprint itself is
+        # about bytes, named by their sha256.
+        out.write(json.dumps({"path": path, **fp.to_dict()}, separators=(",", ":"), allow_nan=False) + "\n")
     elif fmt == "vpdq":
         out.write(fp.to_vpdq())
     else:
