@@ -24,7 +24,7 @@ MIME_TYPES = {
 
 def _load() -> Any:
     try:
-        import c2pa  # type: ignore[import-not-found]
+        import c2pa
     except ImportError:
         return None
     return c2pa

@@ -42,10 +42,10 @@ class Field(Generic[T]):
         value: Any = list(self.value) if isinstance(self.value, tuple) else self.value
         return {"value": value, "source": self.source, "raw": self.raw}
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Field[Any]:
-        value = data["value"]
-        return cls(tuple(value) if isinstance(value, list) else value, data["source"], data.get("raw"))
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> Field[Any]:
+        value: Any = data["value"]
+        return Field(tuple(value) if isinstance(value, list) else value, data["source"], data.get("raw"))
 
 
 def _field_or_none(data: Any) -> Field[Any] | None:
@@ -117,7 +117,7 @@ class StreamInfo:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StreamInfo:
         values = {name: _field_or_none(data.get(name)) for name in _STREAM_FIELDS}
-        return cls(int(data["index"]), data["kind"], **values)  # type: ignore[arg-type]
+        return cls(int(data["index"]), data["kind"], **values)
 
 
 _STREAM_FIELDS = ("codec", "profile", "width", "height", "frame_rate", "rotation", "bit_rate",

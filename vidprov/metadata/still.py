@@ -115,7 +115,7 @@ def _image(handle: BinaryIO, kind: str, collector: Collector) -> tuple[str | Non
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(handle) as image:
-                return image.format, image.size, dict(image.info)
+                return image.format, image.size, {str(key): value for key, value in image.info.items()}
     # Same reasoning as for exifread: report, do not crash.
     except Exception as error:  # noqa: BLE001
         collector.problem("unreadable_image", "image", f"Pillow failed: {type(error).__name__}: {error}")
