@@ -380,6 +380,7 @@ def test_iphone_style_mov_every_field(media: dict[str, Path]) -> None:
     assert core_media.confidence == "likely" and core_media.raw == "Core Media Video"
     assert core_media.source == "stream 0:handler_name"
     assert hints["Apple iOS or iPadOS 17.1"].confidence == "possible"
+    assert hints["QuickTime file format (Apple devices and software)"].raw == "qt  "
     lavf = [hint for hint in meta.hints if hint.name.startswith("FFmpeg (libavformat ")]
     assert lavf and lavf[0].confidence == "certain"
     assert lavf[0].name == f"FFmpeg (libavformat {lavf[0].raw[4:]})"

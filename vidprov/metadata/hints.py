@@ -72,7 +72,7 @@ RULES: tuple[Rule, ...] = (
           "Android's camera and MediaRecorder write the OS version under this key"),
     _rule("com.apple.quicktime.software", r"^(\d+(?:\.\d+)*)$", "platform", "Apple iOS or iPadOS {0}",
           "possible", "Apple cameras write the OS version as the software"),
-    _rule("major_brand", r"^qt  $", "tool", "QuickTime file format (Apple devices and software)", "possible",
+    _rule("major_brand", r"^qt\s*$", "tool", "QuickTime file format (Apple devices and software)", "possible",
           "the QuickTime brand; Apple devices write it, and so can editors that write MOV"),
     _rule("major_brand", r"^3g[p2s]", "platform", "3GPP writer (phone or messaging app)", "possible",
           "3GPP brands come from phones and the apps that recompress for them"),
