@@ -144,3 +144,27 @@ def test_unreadable_file(tmp_path: Path, footage: tuple[Path, samples.ClipSpec])
     path.chmod(0)
     with pytest.raises(FileAccessError, match="permission denied"):
         fingerprint(path)
+
+
+def test_truncation_is_noticed_in_keyframes_mode(tmp_path: Path, footage: tuple[Path, samples.ClipSpec]) -> None:
+    path, _ = footage
+    from vidprov.media import Sampling
+
+    cut = truncate(path, tmp_path / "cut.mp4", 0.5)
+    with pytest.warns(VidprovWarning, match="truncated"):
+        fingerprint(cut, sampling=Sampling.keyframes())
+
+
+def test_sparse_keyframes_are_not_taken_for_truncation(tmp_path: Path, footage: tuple[Path, samples.ClipSpec]) -> None:
+    """One keyframe at the start of a 9-second clip is a long GOP, not a damaged file."""
+    import warnings
+
+    from vidprov.media import Sampling
+
+    path, spec = footage
+    long_gop = tmp_path / "long_gop.mp4"
+    samples.write_clip(long_gop, spec, options={"g": "1000", "sc_threshold": "0"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", VidprovWarning)
+        fp = fingerprint(long_gop, sampling=Sampling.keyframes())
+    assert len(fp.frames) == 1

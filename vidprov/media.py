@@ -400,7 +400,13 @@ class Decoder:
         """Warn when decoding ended well before the duration the container states."""
         duration = self.info.duration
         end = self.last_time
-        if self.problems or (duration and end is not None and end < duration - max(2.0, 0.1 * duration)):
+        margin = max(2.0, 0.1 * duration) if duration else 0.0
+        short = bool(duration and end is not None and end < duration - margin)
+        if short and self.sampling.mode == "keyframes":
+            # Only keyframes were read, and the last one may sit well before the
+            # end: look at the packets near the end before crying truncation.
+            short = not self._packets_reach(duration - margin)  # type: ignore[operator]
+        if self.problems or short:
             decoded_to = f"{end:.1f} s" if end is not None else "nothing"
             stated = f" of the {duration:.1f} s the container states" if duration else ""
             why = f" ({self.problems[0]})" if self.problems else ""
@@ -409,6 +415,22 @@ class Decoder:
                 VidprovWarning,
                 stacklevel=2,
             )
+
+    def _packets_reach(self, seconds: float) -> bool:
+        """Whether the stream holds packets at or after ``seconds`` (read, not decoded)."""
+        lib = _av()
+        stream = self._stream
+        stream.discard = lib.stream.Discard.default
+        time_base = stream.time_base or Fraction(1, 90000)
+        start = stream.start_time or 0
+        try:
+            self._container.seek(start + int(seconds / time_base), stream=stream, backward=True)
+            for packet in self._container.demux(stream):
+                if packet.pts is not None and float((packet.pts - start) * time_base) >= seconds:
+                    return True
+        except lib.error.FFmpegError:
+            return False
+        return False
 
 
 def _reason(error: Exception) -> str:
