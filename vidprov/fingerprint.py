@@ -51,15 +51,24 @@ HASH_INPUTS = ("gray64", "native", "rgb128")
 
 @dataclass(frozen=True)
 class FrameRecord:
-    """One hashed frame: presentation time in seconds, hash, 0-100 quality, frame number."""
+    """One hashed frame: presentation time in seconds, hash, 0-100 quality, frame number.
+
+    ``mirror`` is the hash of the horizontally mirrored picture, present when
+    the fingerprint was made with ``mirror=True`` (query clips, so that a
+    flipped reupload still matches).
+    """
 
     t: float
     hash: FrameHash
     quality: int
     index: int
+    mirror: FrameHash | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"t": self.t, "hash": str(self.hash), "quality": self.quality, "index": self.index}
+        data: dict[str, Any] = {"t": self.t, "hash": str(self.hash), "quality": self.quality, "index": self.index}
+        if self.mirror is not None:
+            data["mirror"] = str(self.mirror)
+        return data
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,13 @@ class Fingerprint:
         return np.frombuffer(b"".join(f.hash.data for f in self.frames), dtype=np.uint8).reshape(
             len(self.frames), -1)
 
+    def mirror_hashes(self) -> np.ndarray | None:
+        """Hashes of the mirrored pictures, like :meth:`hashes`, or None if not computed."""
+        if not self.frames or any(f.mirror is None for f in self.frames):
+            return None
+        return np.frombuffer(b"".join(f.mirror.data for f in self.frames), dtype=np.uint8).reshape(  # type: ignore[union-attr]
+            len(self.frames), -1)
+
     def times(self) -> np.ndarray:
         return np.array([f.t for f in self.frames], dtype=np.float64)
 
@@ -148,7 +164,8 @@ class Fingerprint:
                                       f"{SCHEMA_VERSION} or older (this vidprov is too old to read it)")
             frames = tuple(
                 FrameRecord(t=float(f["t"]), hash=FrameHash.from_hex(str(f["hash"])),
-                            quality=int(f["quality"]), index=int(f.get("index", -1)))
+                            quality=int(f["quality"]), index=int(f.get("index", -1)),
+                            mirror=FrameHash.from_hex(str(f["mirror"])) if f.get("mirror") else None)
                 for f in data["frames"]
             )
             crop = CropBox.from_dict(data["crop"]) if data.get("crop") else None
@@ -226,6 +243,7 @@ class HashedFrame:
     hash: FrameHash
     quality: int
     image: np.ndarray = field(repr=False)
+    mirror: FrameHash | None = None
 
 
 class FramePipeline:
@@ -238,7 +256,7 @@ class FramePipeline:
 
     def __init__(self, path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAULT_ALGORITHM,
                  sampling: Sampling | None = None, crop: bool = True, hash_input: str = "gray64",
-                 progress: Callable[[float, float | None], None] | None = None) -> None:
+                 mirror: bool = False, progress: Callable[[float, float | None], None] | None = None) -> None:
         if hash_input not in HASH_INPUTS:
             raise ValidationError("hash_input", hash_input, ", ".join(HASH_INPUTS))
         self.hasher = algorithm if isinstance(algorithm, Hasher) else get_hasher(algorithm)
@@ -247,6 +265,7 @@ class FramePipeline:
         self.path = os.fspath(path)
         self.sampling = sampling or DEFAULT_SAMPLING
         self.hash_input = hash_input
+        self.mirror = mirror and hash_input == "gray64"
         self.detect_borders = crop and hash_input == "gray64"
         self.progress = progress
         self.decoder = Decoder(self.path, self.sampling)
@@ -327,8 +346,12 @@ class FramePipeline:
         if not batch:
             return
         images = np.stack([image for _, _, image in batch])
-        for (index, time, image), (digest, quality) in zip(batch, self.hasher.hash_images(images)):
-            yield HashedFrame(index, time, digest, quality, image)
+        hashed = self.hasher.hash_images(images)
+        mirrors: list[FrameHash | None] = [None] * len(batch)
+        if self.mirror:
+            mirrors = [digest for digest, _ in self.hasher.hash_images(np.ascontiguousarray(images[:, :, ::-1]))]
+        for (index, time, image), (digest, quality), mirror in zip(batch, hashed, mirrors):
+            yield HashedFrame(index, time, digest, quality, image, mirror)
             self._report(time)
         batch.clear()
 
@@ -348,11 +371,12 @@ class FramePipeline:
 
 def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAULT_ALGORITHM,
                 sampling: Sampling | None = None, crop: bool = True, hash_input: str = "gray64",
-                progress: Callable[[float, float | None], None] | None = None) -> Fingerprint:
+                mirror: bool = False, progress: Callable[[float, float | None], None] | None = None) -> Fingerprint:
     """Fingerprint the clip at ``path``.
 
     ``sampling`` chooses the frames (two per second unless said otherwise);
     ``crop`` finds and removes letterbox and pillarbox bars before hashing;
+    ``mirror`` also hashes each frame's mirror image (for query clips);
     ``progress`` is called with each hashed frame's time and the clip's duration
     (``None`` when the container does not say), both in seconds.
     Raises :class:`~vidprov.errors.MediaError` subclasses for files that are not
@@ -361,8 +385,8 @@ def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAU
     """
     check_file(path)
     with FramePipeline(path, algorithm=algorithm, sampling=sampling, crop=crop,
-                       hash_input=hash_input, progress=progress) as pipeline:
-        records = tuple(FrameRecord(round(f.time, 6), f.hash, f.quality, f.index) for f in pipeline)
+                       hash_input=hash_input, mirror=mirror, progress=progress) as pipeline:
+        records = tuple(FrameRecord(round(f.time, 6), f.hash, f.quality, f.index, f.mirror) for f in pipeline)
         info = pipeline.info
         crop_box = pipeline.crop
         params = pipeline.params()
