@@ -17,6 +17,7 @@ def test_parse_point_latitude_first() -> None:
     assert parse_point("44.34,131.66") == Point(lat=44.34, lon=131.66)
     assert parse_point(" -33.8688 , 151.2093 ", radius_m=250) == Point(lat=-33.8688, lon=151.2093, radius_m=250.0)
     assert parse_point("90,-180") == Point(lat=90.0, lon=-180.0)
+    assert parse_point("1e-06,-0.5E1") == Point(lat=0.000001, lon=-5.0)
 
 
 @pytest.mark.parametrize(("text", "field"), [
@@ -30,7 +31,7 @@ def test_out_of_range_coordinates_name_the_field(text: str, field: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["", "44.34", "44.34;131.66", "44.34,131.66,10", "N44 E131", "nan,0",
-                                  "inf,0", "1e3,0", "44,34,131,66", "４４,131"])
+                                  "inf,0", "1e,0", "44,34,131,66", "４４,131"])
 def test_unparseable_points(text: str) -> None:
     with pytest.raises(ValidationError, match="lat,lon") as caught:
         parse_point(text)

@@ -12,7 +12,7 @@ import math
 import re
 import uuid
 from datetime import datetime
-from typing import Any, Iterable, TypeVar
+from typing import Any, Iterable, Literal, TypeVar, overload
 from urllib.parse import urlsplit
 
 from ..errors import ValidationError
@@ -81,7 +81,7 @@ def check_sha256(field: str, value: Any, *, required: bool = True) -> str | None
 
 
 def check_sha256_tuple(field: str, values: Any, *, non_empty: bool = False) -> tuple[str, ...]:
-    digests = tuple(check_sha256(field, value) for value in _as_tuple(field, values))  # type: ignore[misc]
+    digests = tuple(check_sha256(field, value) for value in _as_tuple(field, values))
     if non_empty and not digests:
         raise ValidationError(field, values, "at least one SHA-256 digest")
     _refuse_duplicates(field, digests)
@@ -128,6 +128,16 @@ def check_enum(field: str, enum_type: type[E], value: Any) -> E:
     except (ValueError, TypeError):
         allowed = ", ".join(member.value for member in enum_type)
         raise ValidationError(field, value, f"one of: {allowed}") from None
+
+
+@overload
+def check_number(field: str, value: Any, *, minimum: float | None = None,
+                 maximum: float | None = None, required: Literal[True] = True) -> float: ...
+
+
+@overload
+def check_number(field: str, value: Any, *, minimum: float | None = None,
+                 maximum: float | None = None, required: bool) -> float | None: ...
 
 
 def check_number(field: str, value: Any, *, minimum: float | None = None,

@@ -9,7 +9,7 @@ the right shape whose values are not allowed raises the record's own
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, cast
 
 from ..errors import FormatError, VidprovError
 
@@ -77,14 +77,14 @@ class DictReader:
         if found is _MISSING or (found is None and default is not _MISSING):
             if default is _MISSING:
                 self.fail("is missing", key)
-            return default  # type: ignore[no-any-return]
+            return cast(T, default)
         # bool is an int in Python but never a count, a size or a number here.
         wrong_bool = isinstance(found, bool) and kind is not bool
         if kind is float and isinstance(found, int) and not wrong_bool:
-            return float(found)  # type: ignore[return-value]
+            return cast(T, float(found))
         if wrong_bool or not isinstance(found, kind):
             self.fail(f"expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {_describe(found)}", key)
-        return found
+        return cast(T, found)
 
     def optional(self, key: str, kind: type[T]) -> T | None:
         return self.value(key, kind, default=None)

@@ -308,7 +308,7 @@ def _media_review(bundle: RecordBundle, clip: Clip, verdict: Verdict) -> dict[st
 def _place(place: PlaceClaim) -> dict[str, Any]:
     node: dict[str, Any] = {"@type": "Place"}
     _put(node, "name", place.name)
-    address = {}
+    address: dict[str, Any] = {}
     _put(address, "addressCountry", place.country_code)
     _put(address, "addressRegion", place.subdivision)
     if address:

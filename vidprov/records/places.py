@@ -26,7 +26,8 @@ _EXTRA_COUNTRIES = frozenset({"XK"})
 
 _COUNTRY = re.compile(r"[A-Z]{2}", re.ASCII)
 _SUBDIVISION = re.compile(r"(?P<country>[A-Z]{2})-[A-Z0-9]{1,3}", re.ASCII)
-_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+# An exponent is allowed because programs that print floats write 1e-06.
+_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
 _POINT = re.compile(rf"\s*(?P<lat>{_NUMBER})\s*,\s*(?P<lon>{_NUMBER})\s*", re.ASCII)
 
 
@@ -151,7 +152,7 @@ def _check_position(field: str, value: Any) -> Position:
     lon = check_number(f"{field} lon", value[0], minimum=-180, maximum=180)
     lat = check_number(f"{field} lat", value[1], minimum=-90, maximum=90)
     rest = tuple(check_number(f"{field} altitude", item) for item in value[2:])
-    return (lon, lat) + rest  # type: ignore[operator]
+    return (lon, lat, *rest)
 
 
 def _check_shape(kind: str, coordinates: Any) -> None:
@@ -253,7 +254,7 @@ def check_country(field: str, value: Any) -> str | None:
     code = value.upper() if isinstance(value, str) else value
     if isinstance(code, str) and _COUNTRY.fullmatch(code):
         if code in _EXTRA_COUNTRIES or pycountry.countries.get(alpha_2=code) is not None:
-            return code  # type: ignore[no-any-return]
+            return code
     raise ValidationError(field, value, "an ISO 3166-1 alpha-2 country code such as 'UA' or 'RU'")
 
 
@@ -263,7 +264,7 @@ def check_subdivision(field: str, value: Any) -> str | None:
     code = value.upper() if isinstance(value, str) else value
     if isinstance(code, str) and _SUBDIVISION.fullmatch(code):
         if pycountry.subdivisions.get(code=code) is not None:
-            return code  # type: ignore[no-any-return]
+            return code
     raise ValidationError(field, value, "an ISO 3166-2 subdivision code such as 'RU-PRI' or 'UA-14'")
 
 
