@@ -119,6 +119,12 @@ def check_aware_datetime(field: str, value: Any, *, required: bool = True) -> da
     return value
 
 
+def check_optional(field: str, value: Any, kind: type) -> None:
+    """A nested value object of one type, or None."""
+    if value is not None and not isinstance(value, kind):
+        raise ValidationError(field, value, f"a {kind.__name__} or None")
+
+
 def check_enum(field: str, enum_type: type[E], value: Any) -> E:
     """Accept a member or its string value; refuse anything else listing the values."""
     if isinstance(value, enum_type):

@@ -37,6 +37,11 @@ def attach_path(error: VidprovError, path: str | None) -> VidprovError:
     return error
 
 
+def nested_dict(value: Any) -> dict[str, Any] | None:
+    """The dict form of an optional nested value object."""
+    return None if value is None else cast("dict[str, Any]", value.to_dict())
+
+
 def format_datetime(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 

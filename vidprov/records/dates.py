@@ -32,8 +32,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
 from ..errors import ValidationError
-from ._fields import check_enum
-from ._serial import DictReader, format_datetime
+from ._fields import check_enum, check_optional
+from ._serial import DictReader, format_datetime, nested_dict
 
 DATE_SYNTAX = ("YYYY, YYYY-MM, YYYY-MM-DD, an ISO 8601 datetime such as 2024-10-15T08:00Z, "
                "an interval A/B (open ends ../B and A/..), max-age:3d (h, d or w) or unknown")
@@ -397,8 +397,7 @@ class DateClaim:
         object.__setattr__(self, "kind", check_enum("date.kind", DateKind, self.kind))
         if self.precision is not None:
             object.__setattr__(self, "precision", check_enum("date.precision", Precision, self.precision))
-        if self.derivation is not None and not isinstance(self.derivation, MaxAge):
-            raise ValidationError("date.derivation", self.derivation, "a MaxAge or None")
+        check_optional("date.derivation", self.derivation, MaxAge)
         if self.kind is DateKind.UNKNOWN and self.derivation is None:
             expected = _UNKNOWN
         elif self.derivation is not None:
@@ -447,7 +446,7 @@ class DateClaim:
             "latest": format_datetime(self.latest),
             "precision": None if self.precision is None else self.precision.value,
             "edtf": self.edtf,
-            "derivation": None if self.derivation is None else self.derivation.to_dict(),
+            "derivation": nested_dict(self.derivation),
         }
 
     @classmethod

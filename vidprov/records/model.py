@@ -23,6 +23,7 @@ from ._fields import (
     check_aware_datetime,
     check_enum,
     check_number,
+    check_optional,
     check_optional_text,
     check_record_id,
     check_sha256,
@@ -32,7 +33,7 @@ from ._fields import (
     check_url_tuple,
     new_record_id,
 )
-from ._serial import DictReader, envelope, format_datetime
+from ._serial import DictReader, envelope, format_datetime, nested_dict
 from .dates import DateClaim, Timestamp
 from .places import PlaceClaim
 
@@ -204,8 +205,7 @@ class Appearance:
         check_optional_text("appearance.publisher", self.publisher)
         check_optional_text("appearance.handle", self.handle)
         check_optional_text("appearance.post_id", self.post_id)
-        if self.posted_at is not None and not isinstance(self.posted_at, Timestamp):
-            raise ValidationError("appearance.posted_at", self.posted_at, "a Timestamp or None")
+        check_optional("appearance.posted_at", self.posted_at, Timestamp)
         check_text("appearance.title", self.title)
         check_text("appearance.description", self.description)
         object.__setattr__(self, "archive_urls", check_url_tuple("appearance.archive_urls", self.archive_urls))
@@ -225,11 +225,11 @@ class Appearance:
             "publisher": self.publisher,
             "handle": self.handle,
             "post_id": self.post_id,
-            "posted_at": None if self.posted_at is None else self.posted_at.to_dict(),
+            "posted_at": nested_dict(self.posted_at),
             "title": self.title,
             "description": self.description,
             "archive_urls": list(self.archive_urls),
-            "relay_of": None if self.relay_of is None else self.relay_of.to_dict(),
+            "relay_of": nested_dict(self.relay_of),
         }
 
     @classmethod
@@ -283,10 +283,8 @@ class Claim:
                                   "the appearance the claim was made in, or else the clip it is about")
         check_optional_text("claim.claimant", self.claimant)
         check_text("claim.text", self.text)
-        if self.date is not None and not isinstance(self.date, DateClaim):
-            raise ValidationError("claim.date", self.date, "a DateClaim or None")
-        if self.place is not None and not isinstance(self.place, PlaceClaim):
-            raise ValidationError("claim.place", self.place, "a PlaceClaim or None")
+        check_optional("claim.date", self.date, DateClaim)
+        check_optional("claim.place", self.place, PlaceClaim)
         if not ((self.text and self.text.strip()) or self.date or self.place):
             raise ValidationError("claim.text", self.text, "claim text, a date or a place (at least one)")
         if self.date is not None and self.date.derivation is not None and self.appearance_id is None:
@@ -306,8 +304,8 @@ class Claim:
             "clip_sha256": self.clip_sha256,
             "claimant": self.claimant,
             "text": self.text,
-            "date": None if self.date is None else self.date.to_dict(),
-            "place": None if self.place is None else self.place.to_dict(),
+            "date": nested_dict(self.date),
+            "place": nested_dict(self.place),
         }
 
     @classmethod
@@ -357,10 +355,8 @@ class Assessment:
         check_aware_datetime("assessment.made_at", self.made_at)
         check_text("assessment.result", self.result, required=True)
         check_url("assessment.evidence_url", self.evidence_url)
-        if self.place is not None and not isinstance(self.place, PlaceClaim):
-            raise ValidationError("assessment.place", self.place, "a PlaceClaim or None")
-        if self.date is not None and not isinstance(self.date, DateClaim):
-            raise ValidationError("assessment.date", self.date, "a DateClaim or None")
+        check_optional("assessment.place", self.place, PlaceClaim)
+        check_optional("assessment.date", self.date, DateClaim)
 
     def applies_to(self, clip_sha256: str) -> bool:
         """Whether this assessment was made about that exact clip."""
@@ -379,8 +375,8 @@ class Assessment:
             "made_at": format_datetime(self.made_at),
             "result": self.result,
             "evidence_url": self.evidence_url,
-            "place": None if self.place is None else self.place.to_dict(),
-            "date": None if self.date is None else self.date.to_dict(),
+            "place": nested_dict(self.place),
+            "date": nested_dict(self.date),
         }
 
     @classmethod

@@ -15,8 +15,8 @@ from typing import Any
 import pycountry
 
 from ..errors import ValidationError
-from ._fields import check_number, check_optional_text
-from ._serial import DictReader
+from ._fields import check_number, check_optional, check_optional_text
+from ._serial import DictReader, nested_dict
 
 POINT_SYNTAX = "'lat,lon' in decimal degrees, such as '44.34,131.66'"
 
@@ -203,10 +203,8 @@ class PlaceClaim:
         if self.country and self.subdivision and not self.subdivision.startswith(self.country + "-"):
             raise ValidationError("place.subdivision", self.subdivision,
                                   f"a subdivision of the country given ({self.country}-...)")
-        if self.point is not None and not isinstance(self.point, Point):
-            raise ValidationError("place.point", self.point, "a Point or None")
-        if self.geometry is not None and not isinstance(self.geometry, Geometry):
-            raise ValidationError("place.geometry", self.geometry, "a Geometry or None")
+        check_optional("place.point", self.point, Point)
+        check_optional("place.geometry", self.geometry, Geometry)
         if not any((self.name, self.country, self.subdivision, self.point, self.geometry)):
             raise ValidationError("place", None, "at least one of name, country, subdivision, point, geometry")
 
@@ -228,8 +226,8 @@ class PlaceClaim:
             "name": self.name,
             "country": self.country,
             "subdivision": self.subdivision,
-            "point": None if self.point is None else self.point.to_dict(),
-            "geometry": None if self.geometry is None else self.geometry.to_dict(),
+            "point": nested_dict(self.point),
+            "geometry": nested_dict(self.geometry),
             "basis": self.basis,
         }
 
