@@ -196,6 +196,9 @@ def test_jsonld_nodes_and_links() -> None:
     videos = nodes(document, "VideoObject")
     assert [video["identifier"]["value"] for video in videos] == [SHA_NEW, SHA_OLD]
     assert videos[0]["duration"] == "PT61S" and videos[0]["encodingFormat"] == "video/mp4"
+    long_clip = Clip(sha256=SHA_OLD, size=1, media_type="video/mp4", duration_s=1_000_000.25)
+    (video,) = nodes(to_jsonld(RecordBundle(clips=[long_clip])), "VideoObject")
+    assert video["duration"] == "PT1000000.25S"
     posts = nodes(document, "SocialMediaPosting")
     assert posts[1]["isBasedOn"] == {"@id": "_:appearance-tg-613"}
     claims = nodes(document, "Claim")

@@ -26,6 +26,7 @@ from vidprov.records import (
     parse_date_claim,
     parse_point,
     parse_timestamp,
+    record_from_dict,
 )
 
 SHA_A = "a" * 64
@@ -105,6 +106,17 @@ def test_an_unknown_key_is_refused_rather_than_dropped(make) -> None:  # type: i
     data = {**make().to_dict(), "colour": "blue"}
     with pytest.raises(FormatError, match="unknown key.*'colour'"):
         type(make()).from_dict(data)
+
+
+@pytest.mark.parametrize("make", RECORDS)
+def test_record_from_dict_picks_the_class_by_type(make) -> None:  # type: ignore[no-untyped-def]
+    record = make()
+    assert record_from_dict(json.loads(json.dumps(record.to_dict()))) == record
+
+
+def test_record_from_dict_refuses_an_unknown_type() -> None:
+    with pytest.raises(FormatError, match="unknown record type 'tweet'; expected one of: clip, appearance"):
+        record_from_dict({"type": "tweet", "schema_version": 1})
 
 
 def test_the_wrong_record_type_is_refused() -> None:

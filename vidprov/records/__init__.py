@@ -11,7 +11,7 @@ immutable, validated when built, and has a versioned ``to_dict()`` form that
 from __future__ import annotations
 
 from ._serial import SCHEMA_VERSION
-from .bundle import RecordBundle
+from .bundle import Record, RecordBundle, record_from_dict
 from .dates import (
     DATE_SYNTAX,
     AgeUnit,
@@ -50,7 +50,7 @@ from .ytdlp import appearance_from_info_json
 __all__ = [
     "AgeUnit", "Appearance", "Assessment", "AssessmentKind", "Claim", "Clip", "DATE_SYNTAX", "DateClaim",
     "DateKind", "Geometry", "MEDIA_AUTHENTICITY_CATEGORY", "MaxAge", "PlaceClaim", "Platform", "Point",
-    "Precision", "RecordBundle", "Relay", "RelayKind", "SCHEMA_VERSION", "Timestamp", "Verdict",
+    "Precision", "Record", "RecordBundle", "Relay", "RelayKind", "SCHEMA_VERSION", "Timestamp", "Verdict",
     "VerdictStatus", "appearance_from_info_json", "appearances_csv", "claims_csv", "from_json",
-    "jsonld_script", "parse_date_claim", "parse_point", "parse_timestamp", "to_json", "to_jsonld",
+    "jsonld_script", "parse_date_claim", "parse_point", "parse_timestamp", "record_from_dict", "to_json", "to_jsonld",
 ]

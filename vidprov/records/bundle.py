@@ -9,7 +9,7 @@ lists such references for whoever wants them complete.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Union
 
 from ..errors import ValidationError
 from ._fields import check_sha256
@@ -126,4 +126,24 @@ class RecordBundle:
         return bundle
 
 
-__all__ = ["RecordBundle"]
+RECORD_TYPES: dict[str, Any] = {"clip": Clip, "appearance": Appearance, "claim": Claim,
+                                "assessment": Assessment, "verdict": Verdict, "bundle": RecordBundle}
+
+Record = Union[Clip, Appearance, Claim, Assessment, Verdict, RecordBundle]
+
+
+def record_from_dict(data: Any, where: str = "record") -> Record:
+    """Read any record's dict form, choosing the class by its ``"type"`` key.
+
+    For storage that keeps every record as one JSON document and reads it
+    back without knowing beforehand what it holds.
+    """
+    reader = DictReader(data, where)
+    record_type = reader.value("type", str)
+    if record_type not in RECORD_TYPES:
+        reader.fail(f"unknown record type {record_type!r}; expected one of: {', '.join(RECORD_TYPES)}", "type")
+    record: Record = RECORD_TYPES[record_type].from_dict(data, where)
+    return record
+
+
+__all__ = ["RECORD_TYPES", "Record", "RecordBundle", "record_from_dict"]

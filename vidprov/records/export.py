@@ -226,7 +226,8 @@ def _video_object(clip: Clip) -> dict[str, Any]:
         "contentSize": f"{clip.size} bytes",
     }
     if clip.duration_s is not None:
-        node["duration"] = f"PT{clip.duration_s:g}S"
+        # Fixed-point: "%g" would write 1e+06 for a long clip, which ISO 8601 does not allow.
+        node["duration"] = "PT" + f"{clip.duration_s:.6f}".rstrip("0").rstrip(".") + "S"
     if clip.source_url:
         node["url"] = clip.source_url
     if clip.archive_urls:
