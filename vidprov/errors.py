@@ -79,3 +79,31 @@ class VidprovWarning(UserWarning):
     For example a clip truncated mid-stream: what decodes is hashed and this
     warning says how much was lost.
     """
+
+
+class IndexStoreError(VidprovError):
+    """The index (SQLite file or PostgreSQL database) cannot be used as asked."""
+
+
+class IndexNotFoundError(IndexStoreError):
+    """There is no index at the location given."""
+
+
+class CorruptIndexError(IndexStoreError):
+    """The location holds something that is not a readable vidprov index."""
+
+
+class SchemaVersionError(IndexStoreError):
+    """The index was made by a newer vidprov, or needs ``vidprov index migrate``."""
+
+
+class BackendUnavailableError(IndexStoreError):
+    """The backend named by the location needs an optional package that is missing."""
+
+
+class NotFoundError(VidprovError, LookupError):
+    """A clip or record reference matches nothing."""
+
+
+class AmbiguousReferenceError(VidprovError, LookupError):
+    """A clip reference (an sha256 prefix, say) matches more than one clip."""

@@ -15,7 +15,8 @@ evidence is.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from datetime import datetime
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,9 @@ import numpy as np
 from .errors import ValidationError
 from .fingerprint import Fingerprint
 from .hashing import ALGORITHMS, hamming_matrix
+from .index import keys
+from .index.base import Index
+from .records import Appearance, Claim, DateClaim, PlaceClaim, Point
 
 #: Share of a hash's bits that may differ for two frames to count as the same picture.
 FRAME_DISTANCE_SHARE = 0.30
@@ -73,10 +77,11 @@ class Match:
     segments: tuple[Segment, ...]
     mean_distance: float
     reference: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    clip_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "clip_id": self.clip_id,
             "sha256": self.reference,
             "score": round(self.score, 4),
             "query_coverage": round(self.query_coverage, 4),
@@ -301,3 +306,206 @@ def judge(match: Match | None, threshold: float = DEFAULT_THRESHOLD) -> str:
     if min(match.query_coverage, match.reference_coverage) >= SAME_FOOTAGE_COVERAGE:
         return "same footage"
     return "partial overlap"
+
+
+# --------------------------------------------------------------------------- the index
+
+#: Most candidate clips verified by time alignment per query.
+CANDIDATES = 24
+#: Largest distance between two 64-bit search keys for a frame to vote for a clip.
+KEY_DISTANCE = 19
+
+
+def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
+    """For each clip in the index, how many distinct query frames have a near frame in it.
+
+    Looks up the query's key chunks (and its mirror's) in the posting lists
+    and checks each posting's whole 64-bit key, so the work grows with the
+    posting lists read, not with the size of the index.
+    """
+    usable = _usable(query)
+    sets = [query.hashes()[usable]]
+    mirrored = query.mirror_hashes()
+    if mirrored is not None:
+        sets.append(mirrored[usable])
+    frame_numbers = np.nonzero(usable)[0]
+    wanted: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for hashes in sets:
+        frame_keys = keys.frame_keys(hashes, query.algorithm)
+        chunks = keys.chunk_values(frame_keys)
+        for row, frame in enumerate(frame_numbers):
+            for chunk in range(keys.CHUNKS):
+                wanted.setdefault((chunk, int(chunks[row, chunk])), []).append((int(frame), int(frame_keys[row])))
+    postings = index.postings(list(wanted))
+    voters: dict[int, set[int]] = {}
+    for chunk_key, entries in postings.items():
+        for frame, key in wanted[chunk_key]:
+            near = entries["clip"][keys.key_distance(entries["key"], key) <= KEY_DISTANCE]
+            for clip in np.unique(near).tolist():
+                voters.setdefault(clip, set()).add(frame)
+    return {clip: len(frames) for clip, frames in voters.items()}
+
+
+def search(index: Index, query: Fingerprint, *, threshold: float = DEFAULT_THRESHOLD,
+           candidates: int = CANDIDATES, exclude: str | None = None) -> list[Match]:
+    """Clips in ``index`` that share footage with ``query``, best first.
+
+    ``exclude`` leaves out the clip with that sha256 (the query itself, when
+    it is already indexed).
+    """
+    votes = candidate_votes(index, query)
+    needed = min(MIN_FRAMES, max(1, int(_usable(query).sum())))
+    ranked = sorted((clip for clip, count in votes.items() if count >= needed), key=lambda c: (-votes[c], c))
+    shortlist = ranked[:candidates]
+    found: list[Match] = []
+    for clip_id, reference in sorted(index.fingerprints(shortlist).items()):
+        if reference.sha256 == exclude:
+            continue
+        match = compare(query, reference)
+        if match is not None and match.score >= threshold:
+            found.append(replace(match, clip_id=clip_id))
+    found.sort(key=lambda m: (-m.score, m.clip_id or 0))
+    return found
+
+
+# --------------------------------------------------------------------------- the verdict
+
+
+@dataclass(frozen=True)
+class DateConflict:
+    """The footage was published before the earliest date now claimed for it."""
+
+    claimed_earliest: datetime
+    first_posted: datetime
+    days: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"claimed_earliest": self.claimed_earliest.isoformat(), "first_posted": self.first_posted.isoformat(),
+                "days_before_claim": round(self.days, 2)}
+
+
+@dataclass(frozen=True)
+class PlaceConflict:
+    """Two places claimed or established for copies of the same footage that cannot both hold."""
+
+    first: dict[str, Any]
+    second: dict[str, Any]
+    distance_km: float | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"first": self.first, "second": self.second,
+                "distance_km": None if self.distance_km is None else round(self.distance_km, 1), "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What the index says about where this footage comes from."""
+
+    earliest_appearance: Appearance | None
+    claimed_date: DateClaim | None
+    date_conflict: DateConflict | None
+    place_conflicts: tuple[PlaceConflict, ...]
+    summary: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "earliest_appearance": self.earliest_appearance.to_dict() if self.earliest_appearance else None,
+            "claimed_date": self.claimed_date.to_dict() if self.claimed_date else None,
+            "date_conflict": self.date_conflict.to_dict() if self.date_conflict else None,
+            "place_conflict": [c.to_dict() for c in self.place_conflicts] or None,
+            "summary": self.summary,
+        }
+
+
+def _posted(appearance: Appearance) -> datetime | None:
+    return appearance.posted_at.earliest() if appearance.posted_at else None
+
+
+def _haversine_km(a: Point, b: Point) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 6371.0088 * 2 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _place_conflicts(places: list[tuple[PlaceClaim, dict[str, Any]]]) -> list[PlaceConflict]:
+    conflicts = []
+    for number, (a, about_a) in enumerate(places):
+        for b, about_b in places[number + 1:]:
+            if a.point is not None and b.point is not None:
+                distance = _haversine_km(a.point, b.point)
+                slack = ((a.point.radius_m or 0) + (b.point.radius_m or 0)) / 1000 + 1.0
+                if distance > slack:
+                    conflicts.append(PlaceConflict(about_a, about_b, distance,
+                                                   f"{distance:.0f} km apart, more than their radii allow"))
+                continue
+            ca, cb = a.country_code(), b.country_code()
+            if ca and cb and ca != cb:
+                conflicts.append(PlaceConflict(about_a, about_b, None, f"different countries ({ca}, {cb})"))
+    return conflicts
+
+
+def provenance(index: Index, query_sha256: str | None, matches: list[Match],
+               claims: tuple[Claim, ...] = ()) -> Provenance:
+    """Turn matches into a verdict: earliest known appearance, date and place conflicts.
+
+    The claimed date is the query clip's own (stored claims about it, plus
+    ``claims`` given for this query); places come from claims and assessments
+    about the query and every matched copy.
+    """
+    shas = [m.reference for m in matches]
+    if query_sha256:
+        shas.append(query_sha256)
+    bundle = index.records(shas) if shas else None
+    appearances = list(bundle.appearances) if bundle else []
+    dated = [a for a in appearances if a.posted_at is not None]
+    earliest = min(dated, key=lambda a: (_posted(a), a.id)) if dated else None
+
+    own_claims = list(claims)
+    if bundle and query_sha256:
+        own_claims += [c for c in bundle.claims if bundle.claim_clip(c) == query_sha256]
+    date_claims = [c.date for c in own_claims if c.date is not None and c.date.earliest is not None]
+    claimed = max(date_claims, key=lambda d: d.earliest) if date_claims else None  # type: ignore[arg-type,return-value]
+
+    conflict = None
+    if earliest is not None and claimed is not None and earliest.posted_at is not None:
+        first_posted = earliest.posted_at.latest()
+        if first_posted < claimed.earliest:  # type: ignore[operator]
+            days = (claimed.earliest - first_posted).total_seconds() / 86400  # type: ignore[operator]
+            conflict = DateConflict(claimed.earliest, earliest.posted_at.earliest(), days)  # type: ignore[arg-type]
+
+    places: list[tuple[PlaceClaim, dict[str, Any]]] = []
+    if bundle:
+        for claim in list(bundle.claims) + list(claims):
+            if claim.place is not None:
+                places.append((claim.place, {"kind": "claim", "id": claim.id, "clip": bundle.claim_clip(claim)
+                                             or claim.clip_sha256, "place": str(claim.place)}))
+        for assessment in bundle.assessments:
+            if assessment.place is not None:
+                places.append((assessment.place, {"kind": "assessment", "id": assessment.id,
+                                                  "by": assessment.made_by, "clips": list(assessment.clip_sha256s),
+                                                  "place": str(assessment.place)}))
+    place_conflicts = tuple(_place_conflicts(places))
+    return Provenance(earliest, claimed, conflict, place_conflicts,
+                      _summary(matches, earliest, conflict, place_conflicts))
+
+
+def _summary(matches: list[Match], earliest: Appearance | None, conflict: DateConflict | None,
+             places: tuple[PlaceConflict, ...]) -> str:
+    if not matches and earliest is None:
+        return "No earlier copy of this footage is in the index."
+    parts = []
+    if matches:
+        parts.append(f"{len(matches)} indexed clip{'s' if len(matches) != 1 else ''} share{'s' if len(matches) == 1 else ''} "
+                     "footage with this one.")
+    if earliest is not None:
+        who = earliest.publisher or earliest.handle or "an unknown publisher"
+        when = str(earliest.posted_at) if earliest.posted_at else "an unknown date"
+        where = f" ({earliest.url})" if earliest.url else ""
+        sentence = f"This footage was first published by {who} on {when}{where}"
+        if conflict is not None:
+            sentence += f", {conflict.days:.0f} days before the date now claimed for it"
+        parts.append(sentence + ".")
+    if places:
+        parts.append(f"The places claimed for copies of this footage disagree ({places[0].reason}).")
+    return " ".join(parts)

@@ -1,0 +1,173 @@
+"""The backend contract: what every index (SQLite, PostgreSQL) provides.
+
+An index holds clips (by the sha256 of their bytes), their fingerprints and
+embedded-metadata records, the provenance records people made about them
+(appearances, claims, assessments, verdicts), and posting lists for finding
+candidate clips by frame hash (:mod:`vidprov.index.keys`).
+
+Every method that writes is one transaction: it happens whole or not at all.
+:meth:`Index.transaction` groups several writes into one, which is how a
+command such as ``vidprov add`` stores a clip and its records atomically.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..errors import ValidationError
+from ..fingerprint import Fingerprint
+from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
+
+#: Version of the index schema this vidprov writes.
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class StoredClip:
+    """A clip as the index knows it: its id there, its record and when it was added."""
+
+    id: int
+    sha256: str
+    clip: Clip
+    added_at: datetime
+    created: bool = False  # True when the call that returned it added it
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "sha256": self.sha256, "added_at": self.added_at.isoformat(),
+                "clip": self.clip.to_dict()}
+
+
+@dataclass(frozen=True)
+class ClipFilter:
+    """Which clips :meth:`Index.list_clips` returns; every field narrows the list."""
+
+    publisher: str | None = None
+    platform: str | None = None
+    posted_after: datetime | None = None
+    posted_before: datetime | None = None
+
+
+class Index(abc.ABC):
+    """An open index. Use as a context manager, or call :meth:`close`."""
+
+    #: Short backend name: ``sqlite`` or ``postgresql``.
+    backend: str = ""
+    #: Where the index lives (a path or a URL with the password left out).
+    location: str = ""
+    #: The hash algorithm of every fingerprint in this index.
+    algorithm: str = ""
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connection; the index stays as it is."""
+
+    # -- schema ------------------------------------------------------------
+
+    @abc.abstractmethod
+    def schema_version(self) -> int:
+        """The schema version the stored index is at."""
+
+    @abc.abstractmethod
+    def migrate(self) -> list[int]:
+        """Bring the schema up to :data:`SCHEMA_VERSION`; return the versions applied."""
+
+    # -- transactions ------------------------------------------------------
+
+    @abc.abstractmethod
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """Group writes: all of them happen, or none (an exception rolls back)."""
+
+    # -- writing -----------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_clip(self, clip: Clip, fingerprint: Fingerprint | None = None,
+                 metadata: dict[str, Any] | None = None) -> StoredClip:
+        """Store a clip (once per sha256) with its fingerprint and metadata record.
+
+        Adding a clip that is already there changes nothing and returns it with
+        ``created=False``; a fingerprint or metadata it lacked is added.
+        """
+
+    @abc.abstractmethod
+    def add_appearance(self, appearance: Appearance) -> str:
+        """Store an appearance (idempotent on its id); return the id."""
+
+    @abc.abstractmethod
+    def add_claim(self, claim: Claim) -> str:
+        """Store a claim (idempotent on its id); return the id."""
+
+    @abc.abstractmethod
+    def add_assessment(self, assessment: Assessment) -> str:
+        """Store an assessment (idempotent on its id); return the id."""
+
+    @abc.abstractmethod
+    def add_verdict(self, verdict: Verdict) -> str:
+        """Store a verdict (idempotent on its id); the latest one is the clip's status."""
+
+    # -- reading -----------------------------------------------------------
+
+    @abc.abstractmethod
+    def count_clips(self) -> int:
+        """How many clips the index holds."""
+
+    @abc.abstractmethod
+    def clip_by_id(self, clip_id: int) -> StoredClip | None: ...
+
+    @abc.abstractmethod
+    def clip_by_sha256(self, sha256: str) -> StoredClip | None: ...
+
+    @abc.abstractmethod
+    def clips_by_prefix(self, prefix: str, limit: int = 2) -> list[StoredClip]:
+        """Clips whose sha256 starts with ``prefix`` (at most ``limit``)."""
+
+    @abc.abstractmethod
+    def list_clips(self, where: ClipFilter | None = None) -> list[StoredClip]:
+        """Clips in the order they were added, narrowed by ``where``."""
+
+    @abc.abstractmethod
+    def fingerprints(self, clip_ids: list[int]) -> dict[int, Fingerprint]:
+        """The stored fingerprints of these clips (clips without one are left out)."""
+
+    def fingerprint(self, clip_id: int) -> Fingerprint | None:
+        return self.fingerprints([clip_id]).get(clip_id)
+
+    @abc.abstractmethod
+    def metadata(self, clip_id: int) -> dict[str, Any] | None:
+        """The embedded-metadata record stored with the clip, as a dict."""
+
+    @abc.abstractmethod
+    def records(self, sha256s: list[str] | None = None) -> RecordBundle:
+        """Everything recorded about these clips (all clips when None), as one bundle."""
+
+    # -- candidate search -------------------------------------------------
+
+    @abc.abstractmethod
+    def postings(self, chunks: list[tuple[int, int]]) -> dict[tuple[int, int], np.ndarray]:
+        """The posting lists for (chunk number, chunk value) pairs, as ``keys.POSTING`` arrays.
+
+        Pairs with no postings may be left out of the result.
+        """
+
+    # -- shared checks ----------------------------------------------------
+
+    def _check_algorithm(self, fingerprint: Fingerprint) -> None:
+        if fingerprint.algorithm != self.algorithm:
+            raise ValidationError("fingerprint algorithm", fingerprint.algorithm,
+                                  f"{self.algorithm}, the algorithm of the index at {self.location}")
+
+
+def iter_batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

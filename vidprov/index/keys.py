@@ -1,0 +1,74 @@
+"""Search keys for the index: multi-index hashing over 16-bit chunks.
+
+Each frame hash gives a 64-bit *key*: all of a 64-bit hash, or the 64 bits of a
+256-bit hash that stand for its lowest spatial frequencies (the bits that
+re-encoding, resizing and overlays disturb least). The key is cut into four
+16-bit chunks. Two frames whose keys differ in few bits very likely agree
+exactly on at least one chunk, so the index keeps, for every (chunk number,
+chunk value), the list of frames that have it: a *posting list*. A query looks
+up its own chunks, then checks the whole key of every frame found. The cost
+grows with the length of the lists looked up, not with the size of the index.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..hashing import ALGORITHMS
+
+CHUNKS = 4
+CHUNK_BITS = 16
+
+#: One posting: clip id, frame number within the clip's fingerprint, the frame's 64-bit key.
+POSTING = np.dtype([("clip", "<u4"), ("frame", "<u2"), ("key", "<u8")])
+
+_POPCOUNT16 = np.array([bin(i).count("1") for i in range(1 << 16)], dtype=np.uint8)
+
+
+def _key_positions(algorithm: str) -> np.ndarray:
+    """Which bit positions of the hash make up the 64-bit key, most significant first."""
+    bits = ALGORITHMS[algorithm].bits
+    if bits == 64:
+        return np.arange(64)
+    rows = np.arange(8)[:, None]
+    cols = np.arange(8)[None, :]
+    grid = (rows * 16 + cols).ravel()  # coefficient (i, j) of the 16x16 DCT, i, j < 8
+    if algorithm == "pdq":
+        # pdqhash lists coefficient 255 first, so coefficient k is bit 255 - k.
+        return np.sort(255 - grid)
+    return grid
+
+
+def frame_keys(hashes: np.ndarray, algorithm: str) -> np.ndarray:
+    """The 64-bit keys (``uint64``) of packed hashes of shape ``(frames, bytes)``."""
+    if len(hashes) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    bits = np.unpackbits(np.asarray(hashes, dtype=np.uint8), axis=1)[:, _key_positions(algorithm)]
+    packed = np.packbits(bits, axis=1)  # 8 bytes, big-endian
+    return np.ascontiguousarray(packed).view(">u8").ravel().astype(np.uint64)
+
+
+def chunk_values(keys: np.ndarray) -> np.ndarray:
+    """The four 16-bit chunks of each key, shape ``(frames, 4)``; chunk 0 is the most significant."""
+    keys = np.asarray(keys, dtype=np.uint64)
+    shifts = np.array([48, 32, 16, 0], dtype=np.uint64)
+    return ((keys[:, None] >> shifts[None, :]) & np.uint64(0xFFFF)).astype(np.int64)
+
+
+def key_distance(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
+    """Hamming distance between 64-bit keys (elementwise, broadcasting)."""
+    x = np.bitwise_xor(np.asarray(a, dtype=np.uint64), np.asarray(b, dtype=np.uint64))
+    total = np.zeros(x.shape, dtype=np.int32)
+    for shift in (0, 16, 32, 48):
+        total += _POPCOUNT16[((x >> np.uint64(shift)) & np.uint64(0xFFFF)).astype(np.int64)]
+    return total
+
+
+def encode_postings(clip: np.ndarray, frame: np.ndarray, key: np.ndarray) -> bytes:
+    entries = np.empty(len(clip), dtype=POSTING)
+    entries["clip"], entries["frame"], entries["key"] = clip, frame, key
+    return entries.tobytes()
+
+
+def decode_postings(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=POSTING)

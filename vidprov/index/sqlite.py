@@ -1,0 +1,478 @@
+"""The SQLite backend: one file, the embedded default (``./vidprov.db``).
+
+Layout:
+
+* ``clips``, ``fingerprints``, ``metadata`` and the record tables hold each
+  record's full JSON form (lossless) beside the few columns that are searched.
+* ``postings`` keeps one BLOB per (chunk, value): the packed posting list of
+  every frame with that chunk (:mod:`vidprov.index.keys`). A query reads a few
+  hundred such rows and checks them in numpy.
+* ``pending`` takes the postings of clips added since the last merge, one
+  small row each, so that adding a clip to a large index stays cheap. Queries
+  read both; :meth:`SQLiteIndex.optimize` folds ``pending`` into the BLOBs and
+  runs by itself when ``pending`` grows past a share of the index.
+
+The file runs in WAL mode with a busy timeout, so several processes can add
+and match at once; every write is one ``BEGIN IMMEDIATE`` transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..errors import CorruptIndexError, IndexNotFoundError, IndexStoreError, SchemaVersionError, ValidationError
+from ..fingerprint import Fingerprint, FrameRecord
+from ..hashing import DEFAULT_ALGORITHM, FrameHash
+from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
+from . import keys as K
+from .base import SCHEMA_VERSION, ClipFilter, Index, StoredClip
+
+#: Seconds a writer waits for another process's transaction before giving up.
+BUSY_TIMEOUT = 60.0
+#: Pending postings are merged when they exceed this share of merged ones (and this floor).
+MERGE_SHARE = 0.2
+MERGE_FLOOR = 200_000
+
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+        """CREATE TABLE clips (
+               id INTEGER PRIMARY KEY,
+               sha256 TEXT NOT NULL UNIQUE,
+               record TEXT NOT NULL,
+               added_at TEXT NOT NULL)""",
+        """CREATE TABLE fingerprints (
+               clip_id INTEGER PRIMARY KEY REFERENCES clips(id),
+               header TEXT NOT NULL,
+               times BLOB NOT NULL,
+               hashes BLOB NOT NULL,
+               qualities BLOB NOT NULL,
+               frame_numbers BLOB NOT NULL)""",
+        """CREATE TABLE metadata (clip_id INTEGER PRIMARY KEY REFERENCES clips(id), record TEXT NOT NULL)""",
+        """CREATE TABLE appearances (
+               id TEXT PRIMARY KEY,
+               clip_sha256 TEXT,
+               publisher TEXT,
+               platform TEXT,
+               posted_at TEXT,
+               record TEXT NOT NULL)""",
+        """CREATE INDEX appearances_clip ON appearances(clip_sha256)""",
+        """CREATE TABLE claims (
+               id TEXT PRIMARY KEY,
+               clip_sha256 TEXT,
+               appearance_id TEXT,
+               record TEXT NOT NULL)""",
+        """CREATE INDEX claims_clip ON claims(clip_sha256)""",
+        """CREATE INDEX claims_appearance ON claims(appearance_id)""",
+        """CREATE TABLE assessments (id TEXT PRIMARY KEY, made_at TEXT, record TEXT NOT NULL)""",
+        """CREATE TABLE assessment_clips (
+               assessment_id TEXT NOT NULL REFERENCES assessments(id),
+               clip_sha256 TEXT NOT NULL,
+               PRIMARY KEY (assessment_id, clip_sha256)) WITHOUT ROWID""",
+        """CREATE INDEX assessment_clips_clip ON assessment_clips(clip_sha256)""",
+        """CREATE TABLE verdicts (
+               id TEXT PRIMARY KEY,
+               clip_sha256 TEXT NOT NULL,
+               decided_at TEXT NOT NULL,
+               record TEXT NOT NULL)""",
+        """CREATE INDEX verdicts_clip ON verdicts(clip_sha256, decided_at)""",
+        """CREATE TABLE postings (
+               chunk INTEGER NOT NULL,
+               value INTEGER NOT NULL,
+               entries BLOB NOT NULL,
+               PRIMARY KEY (chunk, value)) WITHOUT ROWID""",
+        """CREATE TABLE pending (
+               chunk INTEGER NOT NULL,
+               value INTEGER NOT NULL,
+               clip_id INTEGER NOT NULL,
+               frame INTEGER NOT NULL,
+               key INTEGER NOT NULL)""",
+        """CREATE INDEX pending_chunk ON pending(chunk, value)""",
+    ],
+}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _signed(key: int) -> int:
+    """SQLite integers are signed 64-bit: store a uint64 key in that range."""
+    return key - (1 << 64) if key >= 1 << 63 else key
+
+
+class SQLiteIndex(Index):
+    """An index in one SQLite file."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True,
+                 algorithm: str | None = None) -> None:
+        self.location = os.fspath(path)
+        exists = os.path.exists(self.location)
+        if not exists and not create:
+            raise IndexNotFoundError("no index here yet; add a clip first (vidprov add CLIP)", self.location)
+        if exists and os.path.isdir(self.location):
+            raise IndexStoreError("is a directory, not an index file", self.location)
+        if exists and os.path.getsize(self.location) > 0:
+            with open(self.location, "rb") as handle:
+                if handle.read(16) != b"SQLite format 3\x00":
+                    raise CorruptIndexError("is not a vidprov index (not an SQLite file); it was left untouched",
+                                            self.location)
+        self._depth = 0
+        try:
+            self._db = sqlite3.connect(self.location, timeout=BUSY_TIMEOUT, isolation_level=None,
+                                       check_same_thread=False)
+            self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as error:
+            raise CorruptIndexError(f"is not a readable vidprov index ({error}); it was left untouched",
+                                    self.location) from None
+        if not tables:
+            self._create(algorithm or DEFAULT_ALGORITHM)
+        elif "meta" not in tables:
+            self._db.close()
+            raise CorruptIndexError("is an SQLite file but not a vidprov index; it was left untouched",
+                                    self.location)
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            self._db.close()
+            raise SchemaVersionError(f"index schema version {version} is newer than this vidprov supports "
+                                     f"({SCHEMA_VERSION}); upgrade vidprov", self.location)
+        self.algorithm = self._meta("algorithm") or DEFAULT_ALGORITHM
+        if algorithm and algorithm != self.algorithm:
+            self._db.close()
+            raise ValidationError("algorithm", algorithm, f"{self.algorithm}, the algorithm of {self.location}")
+
+    # -- lifecycle and schema ---------------------------------------------
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _create(self, algorithm: str) -> None:
+        with self.transaction():
+            self._apply(1)
+            self._db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
+                ("algorithm", algorithm), ("created_at", _now()), ("merged_postings", "0")])
+
+    def _apply(self, version: int) -> None:
+        for statement in MIGRATIONS[version]:
+            self._db.execute(statement)
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(version),))
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def schema_version(self) -> int:
+        try:
+            return int(self._meta("schema_version") or 0)
+        except sqlite3.DatabaseError as error:
+            raise CorruptIndexError(f"cannot read the index ({error})", self.location) from None
+
+    def migrate(self) -> list[int]:
+        applied = []
+        for version in sorted(MIGRATIONS):
+            if version > self.schema_version():
+                with self.transaction():
+                    self._apply(version)
+                applied.append(version)
+        return applied
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            raise IndexStoreError(f"cannot start writing ({error})", self.location) from None
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._db.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.DatabaseError as error:
+            self._db.execute("ROLLBACK")
+            raise IndexStoreError(f"could not save the change ({error})", self.location) from None
+
+    # -- clips and fingerprints --------------------------------------------
+
+    def _stored(self, row: tuple[Any, ...] | None, created: bool = False) -> StoredClip | None:
+        if row is None:
+            return None
+        clip_id, sha256, record, added_at = row
+        return StoredClip(clip_id, sha256, Clip.from_dict(json.loads(record)), datetime.fromisoformat(added_at),
+                          created)
+
+    _CLIP_COLUMNS = "id, sha256, record, added_at"
+
+    def add_clip(self, clip: Clip, fingerprint: Fingerprint | None = None,
+                 metadata: dict[str, Any] | None = None) -> StoredClip:
+        if fingerprint is not None:
+            self._check_algorithm(fingerprint)
+            if fingerprint.sha256 != clip.sha256:
+                raise ValidationError("fingerprint sha256", fingerprint.sha256, f"the clip's, {clip.sha256}")
+        with self.transaction():
+            row = self._db.execute(f"SELECT {self._CLIP_COLUMNS} FROM clips WHERE sha256 = ?",
+                                   (clip.sha256,)).fetchone()
+            created = row is None
+            if created:
+                cursor = self._db.execute("INSERT INTO clips (sha256, record, added_at) VALUES (?, ?, ?)",
+                                          (clip.sha256, _json(clip.to_dict()), _now()))
+                clip_id = int(cursor.lastrowid)  # type: ignore[arg-type]
+            else:
+                clip_id = int(row[0])
+            if fingerprint is not None and self._db.execute(
+                    "SELECT 1 FROM fingerprints WHERE clip_id = ?", (clip_id,)).fetchone() is None:
+                self._store_fingerprint(clip_id, fingerprint)
+            if metadata is not None:
+                self._db.execute("INSERT OR IGNORE INTO metadata (clip_id, record) VALUES (?, ?)",
+                                 (clip_id, _json(metadata)))
+            row = self._db.execute(f"SELECT {self._CLIP_COLUMNS} FROM clips WHERE id = ?", (clip_id,)).fetchone()
+        stored = self._stored(row, created)
+        assert stored is not None
+        return stored
+
+    def _store_fingerprint(self, clip_id: int, fingerprint: Fingerprint) -> None:
+        header = fingerprint.to_dict()
+        del header["frames"]
+        hashes = fingerprint.hashes()
+        self._db.execute(
+            "INSERT INTO fingerprints (clip_id, header, times, hashes, qualities, frame_numbers) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (clip_id, _json(header), fingerprint.times().astype("<f8").tobytes(), hashes.tobytes(),
+             np.array([f.quality for f in fingerprint.frames], dtype=np.uint8).tobytes(),
+             np.array([f.index for f in fingerprint.frames], dtype="<i8").tobytes()))
+        if len(hashes) > 65535:
+            hashes = hashes[:65535]  # frame numbers in postings are 16-bit
+        frame_keys = K.frame_keys(hashes, self.algorithm)
+        chunks = K.chunk_values(frame_keys)
+        rows = [(chunk, int(chunks[frame, chunk]), clip_id, frame, _signed(int(frame_keys[frame])))
+                for frame in range(len(frame_keys)) for chunk in range(K.CHUNKS)]
+        self._db.executemany("INSERT INTO pending (chunk, value, clip_id, frame, key) VALUES (?, ?, ?, ?, ?)", rows)
+        self._maybe_merge()
+
+    def _maybe_merge(self) -> None:
+        pending = self._db.execute("SELECT max(rowid) FROM pending").fetchone()[0] or 0
+        merged = int(self._meta("merged_postings") or 0)
+        if pending > max(MERGE_FLOOR, MERGE_SHARE * merged):
+            self._merge()
+
+    def _merge(self) -> None:
+        """Fold the pending postings into the posting-list BLOBs (inside a transaction)."""
+        rows = self._db.execute("SELECT chunk, value, clip_id, frame, key FROM pending ORDER BY chunk, value")
+        data = np.array(rows.fetchall(), dtype=np.int64).reshape(-1, 5)
+        if not len(data):
+            return
+        boundaries = np.nonzero(np.any(np.diff(data[:, :2], axis=0) != 0, axis=1))[0] + 1
+        for group in np.split(data, boundaries):
+            chunk, value = int(group[0, 0]), int(group[0, 1])
+            blob = K.encode_postings(group[:, 2], group[:, 3], group[:, 4].astype(np.int64).view(np.uint64))
+            updated = self._db.execute("UPDATE postings SET entries = entries || ? WHERE chunk = ? AND value = ?",
+                                       (blob, chunk, value)).rowcount
+            if not updated:
+                self._db.execute("INSERT INTO postings (chunk, value, entries) VALUES (?, ?, ?)", (chunk, value, blob))
+        merged = int(self._meta("merged_postings") or 0) + len(data)
+        self._db.execute("UPDATE meta SET value = ? WHERE key = 'merged_postings'", (str(merged),))
+        self._db.execute("DELETE FROM pending")
+
+    def optimize(self) -> None:
+        """Merge pending postings into the posting lists now."""
+        with self.transaction():
+            self._merge()
+        self._db.execute("PRAGMA optimize")
+
+    def count_clips(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM clips").fetchone()[0])
+
+    def clip_by_id(self, clip_id: int) -> StoredClip | None:
+        return self._stored(self._db.execute(f"SELECT {self._CLIP_COLUMNS} FROM clips WHERE id = ?",
+                                             (clip_id,)).fetchone())
+
+    def clip_by_sha256(self, sha256: str) -> StoredClip | None:
+        return self._stored(self._db.execute(f"SELECT {self._CLIP_COLUMNS} FROM clips WHERE sha256 = ?",
+                                             (sha256,)).fetchone())
+
+    def clips_by_prefix(self, prefix: str, limit: int = 2) -> list[StoredClip]:
+        prefix = prefix.lower()
+        if not prefix or any(c not in "0123456789abcdef" for c in prefix):
+            return []
+        # A range scan on the unique index: prefix <= sha256 < prefix + 'g'.
+        rows = self._db.execute(f"SELECT {self._CLIP_COLUMNS} FROM clips WHERE sha256 >= ? AND sha256 < ? "
+                                "ORDER BY sha256 LIMIT ?", (prefix, prefix + "g", limit)).fetchall()
+        return [s for s in (self._stored(row) for row in rows) if s is not None]
+
+    def list_clips(self, where: ClipFilter | None = None) -> list[StoredClip]:
+        where = where or ClipFilter()
+        conditions, params = [], []
+        if where.publisher is not None:
+            conditions.append("a.publisher = ?")
+            params.append(where.publisher)
+        if where.platform is not None:
+            conditions.append("a.platform = ?")
+            params.append(where.platform)
+        if where.posted_after is not None:
+            conditions.append("a.posted_at >= ?")
+            params.append(where.posted_after.astimezone(timezone.utc).isoformat())
+        if where.posted_before is not None:
+            conditions.append("a.posted_at <= ?")
+            params.append(where.posted_before.astimezone(timezone.utc).isoformat())
+        if conditions:
+            query = (f"SELECT DISTINCT c.id, c.sha256, c.record, c.added_at FROM clips c "
+                     f"JOIN appearances a ON a.clip_sha256 = c.sha256 WHERE {' AND '.join(conditions)} ORDER BY c.id")
+        else:
+            query = f"SELECT {self._CLIP_COLUMNS} FROM clips ORDER BY id"
+        return [s for s in (self._stored(row) for row in self._db.execute(query, params)) if s is not None]
+
+    def fingerprints(self, clip_ids: list[int]) -> dict[int, Fingerprint]:
+        found: dict[int, Fingerprint] = {}
+        for start in range(0, len(clip_ids), 500):
+            batch = [int(c) for c in clip_ids[start:start + 500]]
+            marks = ",".join("?" * len(batch))
+            for row in self._db.execute(
+                    "SELECT f.clip_id, f.header, f.times, f.hashes, f.qualities, f.frame_numbers "
+                    f"FROM fingerprints f WHERE f.clip_id IN ({marks})", batch):
+                found[int(row[0])] = _fingerprint_from_row(row[1:])
+        return found
+
+    def metadata(self, clip_id: int) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT record FROM metadata WHERE clip_id = ?", (clip_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    # -- records -------------------------------------------------------------
+
+    def add_appearance(self, appearance: Appearance) -> str:
+        posted = appearance.posted_at.value.astimezone(timezone.utc).isoformat() if appearance.posted_at else None
+        platform = getattr(appearance.platform, "value", appearance.platform)
+        with self.transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO appearances (id, clip_sha256, publisher, platform, posted_at, record) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (appearance.id, appearance.clip_sha256, appearance.publisher, platform, posted,
+                 _json(appearance.to_dict())))
+        return appearance.id
+
+    def add_claim(self, claim: Claim) -> str:
+        with self.transaction():
+            self._db.execute("INSERT OR IGNORE INTO claims (id, clip_sha256, appearance_id, record) "
+                             "VALUES (?, ?, ?, ?)",
+                             (claim.id, claim.clip_sha256, claim.appearance_id, _json(claim.to_dict())))
+        return claim.id
+
+    def add_assessment(self, assessment: Assessment) -> str:
+        with self.transaction():
+            inserted = self._db.execute("INSERT OR IGNORE INTO assessments (id, made_at, record) VALUES (?, ?, ?)",
+                                        (assessment.id, assessment.made_at.astimezone(timezone.utc).isoformat(),
+                                         _json(assessment.to_dict()))).rowcount
+            if inserted:
+                self._db.executemany("INSERT OR IGNORE INTO assessment_clips (assessment_id, clip_sha256) "
+                                     "VALUES (?, ?)", [(assessment.id, sha) for sha in assessment.clip_sha256s])
+        return assessment.id
+
+    def add_verdict(self, verdict: Verdict) -> str:
+        with self.transaction():
+            self._db.execute("INSERT OR IGNORE INTO verdicts (id, clip_sha256, decided_at, record) "
+                             "VALUES (?, ?, ?, ?)",
+                             (verdict.id, verdict.clip_sha256,
+                              verdict.decided_at.astimezone(timezone.utc).isoformat(), _json(verdict.to_dict())))
+        return verdict.id
+
+    def records(self, sha256s: list[str] | None = None) -> RecordBundle:
+        db = self._db
+        if sha256s is None:
+            clips = [r[0] for r in db.execute("SELECT record FROM clips ORDER BY id")]
+            appearances = [r[0] for r in db.execute("SELECT record FROM appearances ORDER BY rowid")]
+            claims = [r[0] for r in db.execute("SELECT record FROM claims ORDER BY rowid")]
+            assessments = [r[0] for r in db.execute("SELECT record FROM assessments ORDER BY rowid")]
+            verdicts = [r[0] for r in db.execute("SELECT record FROM verdicts ORDER BY decided_at, rowid")]
+        else:
+            wanted = list(dict.fromkeys(sha256s))
+            marks = ",".join("?" * len(wanted))
+            clips = [r[0] for r in db.execute(f"SELECT record FROM clips WHERE sha256 IN ({marks}) ORDER BY id",
+                                              wanted)]
+            appearance_rows = db.execute(f"SELECT id, record FROM appearances WHERE clip_sha256 IN ({marks}) "
+                                         "ORDER BY rowid", wanted).fetchall()
+            appearance_ids = [r[0] for r in appearance_rows]
+            appearances = [r[1] for r in appearance_rows]
+            id_marks = ",".join("?" * len(appearance_ids))
+            claims = [r[0] for r in db.execute(
+                f"SELECT record FROM claims WHERE clip_sha256 IN ({marks}) "
+                + (f"OR appearance_id IN ({id_marks}) " if appearance_ids else "") + "ORDER BY rowid",
+                wanted + appearance_ids)]
+            assessments = [r[0] for r in db.execute(
+                f"SELECT DISTINCT a.record, a.rowid FROM assessments a JOIN assessment_clips c "
+                f"ON c.assessment_id = a.id WHERE c.clip_sha256 IN ({marks}) ORDER BY a.rowid", wanted)]
+            verdicts = [r[0] for r in db.execute(f"SELECT record FROM verdicts WHERE clip_sha256 IN ({marks}) "
+                                                 "ORDER BY decided_at, rowid", wanted)]
+        return RecordBundle(
+            clips=tuple(Clip.from_dict(json.loads(r)) for r in clips),
+            appearances=tuple(Appearance.from_dict(json.loads(r)) for r in appearances),
+            claims=tuple(Claim.from_dict(json.loads(r)) for r in claims),
+            assessments=tuple(Assessment.from_dict(json.loads(r)) for r in assessments),
+            verdicts=tuple(Verdict.from_dict(json.loads(r)) for r in verdicts),
+        )
+
+    # -- candidate search ----------------------------------------------------
+
+    def postings(self, chunks: list[tuple[int, int]]) -> dict[tuple[int, int], np.ndarray]:
+        found: dict[tuple[int, int], list[np.ndarray]] = {}
+        execute = self._db.execute  # sqlite3 caches the prepared statements
+        for chunk, value in chunks:
+            row = execute("SELECT entries FROM postings WHERE chunk = ? AND value = ?", (chunk, value)).fetchone()
+            if row is not None:
+                found.setdefault((chunk, value), []).append(K.decode_postings(row[0]))
+        has_pending = self._db.execute("SELECT 1 FROM pending LIMIT 1").fetchone() is not None
+        if has_pending:
+            for chunk, value in chunks:
+                rows = execute("SELECT clip_id, frame, key FROM pending WHERE chunk = ? AND value = ?",
+                              (chunk, value)).fetchall()
+                if rows:
+                    data = np.array(rows, dtype=np.int64)
+                    entries = np.empty(len(data), dtype=K.POSTING)
+                    entries["clip"], entries["frame"] = data[:, 0], data[:, 1]
+                    entries["key"] = data[:, 2].view(np.uint64)
+                    found.setdefault((chunk, value), []).append(entries)
+        return {key: parts[0] if len(parts) == 1 else np.concatenate(parts) for key, parts in found.items()}
+
+
+def _fingerprint_from_row(row: tuple[Any, ...]) -> Fingerprint:
+    header, times, hashes, qualities, numbers = row
+    data = json.loads(header)
+    t = np.frombuffer(times, dtype="<f8")
+    q = np.frombuffer(qualities, dtype=np.uint8)
+    n = np.frombuffer(numbers, dtype="<i8")
+    width = len(hashes) // max(1, len(t))
+    frames = tuple(FrameRecord(float(t[i]), FrameHash(hashes[i * width:(i + 1) * width], width * 8),
+                               int(q[i]), int(n[i])) for i in range(len(t)))
+    data["frames"] = []
+    return _with_frames(Fingerprint.from_dict(data), frames)
+
+
+def _with_frames(fp: Fingerprint, frames: tuple[FrameRecord, ...]) -> Fingerprint:
+    from dataclasses import replace
+
+    return replace(fp, frames=frames)
