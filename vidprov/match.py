@@ -174,14 +174,15 @@ def _best_alignment(tq: np.ndarray, tr: np.ndarray, qi: np.ndarray, rj: np.ndarr
     return _Alignment(speed, offset, qi[chosen], rj[chosen], dist[chosen])
 
 
-def _segments(alignment: _Alignment, tq: np.ndarray, q_step: float, ref_duration: float | None) -> list[Segment]:
+def _segments(alignment: _Alignment, tq: np.ndarray, q_step: float, q_duration: float | None,
+              ref_duration: float | None) -> list[Segment]:
     times = np.sort(tq[alignment.query_frames])
     segments: list[Segment] = []
     start = previous = float(times[0])
     count = 1
 
     def close(first: float, last: float) -> None:
-        end = last + q_step
+        end = min(last + q_step, q_duration) if q_duration else last + q_step
         ref_start = alignment.speed * first + alignment.offset
         ref_end = alignment.speed * end + alignment.offset
         if ref_duration:
@@ -264,7 +265,7 @@ def _summarise(query: Fingerprint, reference: Fingerprint, alignments: list[_Ali
     r_step = _step(reference.times(), reference.duration)
     segments: list[Segment] = []
     for alignment in alignments:
-        segments += _segments(alignment, tq, q_step, reference.duration)
+        segments += _segments(alignment, tq, q_step, query.duration, reference.duration)
     segments.sort(key=lambda s: s.query_start)
     q_duration = query.duration or (float(query.times()[-1]) + q_step)
     r_duration = reference.duration or (float(reference.times()[-1]) + r_step)

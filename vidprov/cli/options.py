@@ -49,3 +49,11 @@ def crop_option(func: F) -> F:
 def clips_argument(func: F) -> F:
     # Existence is checked by the library so that every bad path gets the same one-line error.
     return click.argument("clips", nargs=-1, required=True, type=click.Path(dir_okay=True))(func)
+
+
+def index_option(func: F) -> F:
+    """``--index PATH|URL``: which index to use (``$VIDPROV_INDEX``, else ./vidprov.db)."""
+    return click.option(
+        "--index", "index_location", metavar="PATH|URL", default=None,
+        help="The index: an SQLite file, or postgresql://user@host:port/db for a shared one. "
+             "Default: $VIDPROV_INDEX, else ./vidprov.db.")(func)
