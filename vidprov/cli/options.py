@@ -8,7 +8,6 @@ import click
 
 from ..errors import VidprovError
 from ..hashing import ALGORITHMS, DEFAULT_ALGORITHM
-from ..index import DEFAULT_LOCATION, ENVIRONMENT_VARIABLE
 from ..media import Sampling
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -58,11 +57,3 @@ def index_option(func: F) -> F:
         "--index", "index_location", metavar="PATH|URL", default=None,
         help="The index: an SQLite file, or postgresql://user@host:port/db for a shared one. "
              "Default: $VIDPROV_INDEX, else ./vidprov.db.")(func)
-
-
-def index_option(func: F) -> F:
-    """``--index PATH|URL``: which index a command reads or writes, passed on as ``index_location``."""
-    return click.option(
-        "--index", "index_location", metavar="PATH|URL", envvar=ENVIRONMENT_VARIABLE, default=DEFAULT_LOCATION,
-        help=f"The index: an SQLite file, or a postgresql:// URL. Default: ${ENVIRONMENT_VARIABLE} "
-             f"if set, else ./{DEFAULT_LOCATION}.")(func)
