@@ -15,7 +15,7 @@ evidence is.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -157,20 +157,24 @@ def _best_alignment(tq: np.ndarray, tr: np.ndarray, qi: np.ndarray, rj: np.ndarr
     if best is None or best[0] < 1:
         return None
     _, speed, offset = best
-    # Refine speed and offset by least squares on the pairs near the winning line.
+
+    def closest(speed: float, offset: float) -> np.ndarray:
+        """For each query frame near the line, its best reference frame (nearest picture, then nearest time)."""
+        residual = np.abs(tr[rj] - (speed * tq[qi] + offset))
+        candidates = np.nonzero(residual <= OFFSET_TOLERANCE * 1.5)[0]
+        order = candidates[np.lexsort((residual[candidates], dist[candidates], qi[candidates]))]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = qi[order][1:] != qi[order][:-1]
+        return order[first]
+
+    # Refine speed and offset by least squares on each query frame's best pair.
     for _ in range(2):
-        near = np.abs(tr[rj] - (speed * tq[qi] + offset)) <= OFFSET_TOLERANCE * 1.5
-        if near.sum() >= 4 and np.ptp(tq[qi[near]]) > 1.0:
-            fitted_speed, fitted_offset = np.polyfit(tq[qi[near]], tr[rj[near]], 1)
-            if 0.7 <= fitted_speed <= 1.4:
+        chosen = closest(speed, offset)
+        if len(chosen) >= 4 and np.ptp(tq[qi[chosen]]) > 1.0:
+            fitted_speed, fitted_offset = np.polyfit(tq[qi[chosen]], tr[rj[chosen]], 1)
+            if SPEEDS[0] - 0.05 <= fitted_speed <= SPEEDS[-1] + 0.05:
                 speed, offset = float(fitted_speed), float(fitted_offset)
-    near = np.abs(tr[rj] - (speed * tq[qi] + offset)) <= OFFSET_TOLERANCE * 1.5
-    # Keep the closest reference frame for each query frame.
-    candidates = np.nonzero(near)[0]
-    order = candidates[np.lexsort((dist[candidates], qi[candidates]))]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = qi[order][1:] != qi[order][:-1]
-    chosen = order[first]
+    chosen = closest(speed, offset)
     return _Alignment(speed, offset, qi[chosen], rj[chosen], dist[chosen])
 
 
@@ -419,8 +423,21 @@ class Provenance:
         }
 
 
-def _posted(appearance: Appearance) -> datetime | None:
-    return appearance.posted_at.earliest() if appearance.posted_at else None
+#: A time without a zone could be in any zone from UTC-12 to UTC+14.
+_ZONE_SPREAD = timedelta(hours=14)
+
+
+def _aware(moment: datetime, side: str) -> datetime:
+    """Compare zone-less times by their widest reading: earliest in any zone, or latest."""
+    if moment.tzinfo is not None:
+        return moment
+    moment = moment.replace(tzinfo=timezone.utc)
+    return moment - _ZONE_SPREAD if side == "earliest" else moment + _ZONE_SPREAD
+
+
+def _posted(appearance: Appearance) -> datetime:
+    assert appearance.posted_at is not None
+    return _aware(appearance.posted_at.earliest, "earliest")
 
 
 def _haversine_km(a: Point, b: Point) -> float:
@@ -466,14 +483,17 @@ def provenance(index: Index, query_sha256: str | None, matches: list[Match],
     if bundle and query_sha256:
         own_claims += [c for c in bundle.claims if bundle.claim_clip(c) == query_sha256]
     date_claims = [c.date for c in own_claims if c.date is not None and c.date.earliest is not None]
-    claimed = max(date_claims, key=lambda d: d.earliest) if date_claims else None  # type: ignore[arg-type,return-value]
+    claimed = max(date_claims, key=lambda d: _aware(d.earliest, "earliest")) if date_claims else None  # type: ignore[arg-type]
 
     conflict = None
     if earliest is not None and claimed is not None and earliest.posted_at is not None:
-        first_posted = earliest.posted_at.latest()
-        if first_posted < claimed.earliest:  # type: ignore[operator]
-            days = (claimed.earliest - first_posted).total_seconds() / 86400  # type: ignore[operator]
-            conflict = DateConflict(claimed.earliest, earliest.posted_at.earliest(), days)  # type: ignore[arg-type]
+        # Only a conflict whatever the time zones: the latest the footage can have
+        # been posted is still before the earliest it can have been filmed.
+        first_posted = _aware(earliest.posted_at.latest, "latest")
+        claimed_earliest = _aware(claimed.earliest, "earliest")  # type: ignore[arg-type]
+        if first_posted < claimed_earliest:
+            days = (claimed_earliest - first_posted).total_seconds() / 86400
+            conflict = DateConflict(claimed.earliest, earliest.posted_at.earliest, days)  # type: ignore[arg-type]
 
     places: list[tuple[PlaceClaim, dict[str, Any]]] = []
     if bundle:

@@ -440,6 +440,7 @@ class SQLiteIndex(Index):
 
     def postings(self, chunks: list[tuple[int, int]]) -> dict[tuple[int, int], np.ndarray]:
         found: dict[tuple[int, int], list[np.ndarray]] = {}
+        chunks = list(dict.fromkeys(chunks))
         execute = self._db.execute  # sqlite3 caches the prepared statements
         for chunk, value in chunks:
             row = execute("SELECT entries FROM postings WHERE chunk = ? AND value = ?", (chunk, value)).fetchone()

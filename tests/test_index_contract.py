@@ -1,0 +1,200 @@
+"""The backend contract: every index backend must pass this one suite.
+
+The suite runs against SQLite always, and against PostgreSQL when
+``$VIDPROV_TEST_POSTGRES`` names a server (``.ci/run`` starts one).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pytest
+
+from vidprov import match, samples
+from vidprov.errors import ValidationError
+from vidprov.fingerprint import Fingerprint, fingerprint
+from vidprov.index import ClipFilter, open_index
+from vidprov.index import keys as K
+from vidprov.index.base import Index
+from vidprov.records import (
+    Appearance,
+    Assessment,
+    AssessmentKind,
+    Claim,
+    Clip,
+    Platform,
+    Timestamp,
+    Verdict,
+    VerdictStatus,
+    parse_date_claim,
+    parse_timestamp,
+)
+
+POSTGRES = os.environ.get("VIDPROV_TEST_POSTGRES")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES else [])
+
+
+def new_index(backend: str, tmp_path: Path) -> Index:
+    if backend == "sqlite":
+        return open_index(tmp_path / "index.db", create=True)
+    # A fresh database per test keeps tests apart on one server.
+    import psycopg
+
+    name = f"vidprov_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES.rsplit("/", 1)[0]
+    return open_index(f"{base}/{name}", create=True)
+
+
+@pytest.fixture(params=BACKENDS)
+def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Index]:
+    opened = new_index(request.param, tmp_path)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="module")
+def fps(footage: tuple[Path, samples.ClipSpec], other_footage: Path) -> dict[str, Fingerprint]:
+    return {"footage": fingerprint(footage[0]), "other": fingerprint(other_footage)}
+
+
+def clip_of(fp: Fingerprint) -> Clip:
+    return Clip(sha256=fp.sha256, size=fp.size, media_type="video/mp4", duration_s=fp.duration)
+
+
+def test_add_clip_once_per_sha256(index: Index, fps: dict[str, Fingerprint]) -> None:
+    fp = fps["footage"]
+    first = index.add_clip(clip_of(fp), fp, {"format": {"container": "mp4"}})
+    again = index.add_clip(clip_of(fp), fp)
+    assert first.created and not again.created
+    assert first.id == again.id
+    assert index.count_clips() == 1
+    assert index.fingerprint(first.id) == fp
+    assert index.metadata(first.id) == {"format": {"container": "mp4"}}
+    assert index.clip_by_sha256(fp.sha256).clip == clip_of(fp)
+    assert index.clip_by_id(first.id).sha256 == fp.sha256
+    assert index.clip_by_id(first.id + 100) is None
+
+
+def test_fingerprint_algorithm_must_match(index: Index, footage: tuple[Path, samples.ClipSpec]) -> None:
+    phash = fingerprint(footage[0], algorithm="phash")
+    with pytest.raises(ValidationError, match="algorithm"):
+        index.add_clip(clip_of(phash), phash)
+    assert index.count_clips() == 0
+
+
+def test_prefix_lookup(index: Index, fps: dict[str, Fingerprint]) -> None:
+    for fp in fps.values():
+        index.add_clip(clip_of(fp), fp)
+    sha = fps["footage"].sha256
+    assert [c.sha256 for c in index.clips_by_prefix(sha[:8])] == [sha]
+    assert index.clips_by_prefix("") == [] and index.clips_by_prefix("xyz") == []
+    assert len(index.clips_by_prefix(sha[:1] if sha[0] == fps["other"].sha256[0] else sha[:64])) >= 1
+
+
+def test_transaction_is_all_or_nothing(index: Index, fps: dict[str, Fingerprint]) -> None:
+    fp = fps["footage"]
+    with pytest.raises(RuntimeError):
+        with index.transaction():
+            index.add_clip(clip_of(fp), fp)
+            index.add_appearance(Appearance(platform=Platform("x"), clip_sha256=fp.sha256, publisher="A"))
+            raise RuntimeError("interrupted")
+    assert index.count_clips() == 0
+    assert index.records().appearances == ()
+
+
+def test_records_round_trip(index: Index, fps: dict[str, Fingerprint]) -> None:
+    fp, other = fps["footage"], fps["other"]
+    index.add_clip(clip_of(fp), fp)
+    index.add_clip(clip_of(other), other)
+    posted = parse_timestamp("2024-10-18T09:30:00+03:00")
+    appearance = Appearance(platform=Platform("x"), clip_sha256=fp.sha256, publisher="CSCIS", handle="@cscis",
+                            url="https://x.com/cscis/status/1", posted_at=posted)
+    claim = Claim(appearance_id=appearance.id, text="troops at <b>Sergeevka</b>'; DROP TABLE clips; --",
+                  date=parse_date_claim("max-age:3d", posted_at=posted))
+    assessment = Assessment(kind=AssessmentKind("geolocation"), clip_sha256s=(other.sha256,), made_by="TV team",
+                            made_at=datetime(2024, 10, 20, tzinfo=timezone.utc), result="Sergeevka")
+    verdict = Verdict(clip_sha256=fp.sha256, status=VerdictStatus("unverified"), reviewer="desk",
+                      decided_at=datetime(2024, 10, 21, tzinfo=timezone.utc), note="cannot be verified")
+    for _ in range(2):  # storing the same records twice changes nothing
+        index.add_appearance(appearance)
+        index.add_claim(claim)
+        index.add_assessment(assessment)
+        index.add_verdict(verdict)
+    bundle = index.records([fp.sha256])
+    assert bundle.appearances == (appearance,)
+    assert bundle.claims == (claim,)
+    assert bundle.verdicts == (verdict,)
+    assert bundle.assessments == ()  # the geolocation was of the other clip, not this one
+    assert index.records([other.sha256]).assessments == (assessment,)
+    everything = index.records()
+    assert {c.sha256 for c in everything.clips} == {fp.sha256, other.sha256}
+    assert everything.claims == (claim,)
+
+
+def test_list_clips_filters(index: Index, fps: dict[str, Fingerprint]) -> None:
+    fp, other = fps["footage"], fps["other"]
+    index.add_clip(clip_of(fp), fp)
+    index.add_clip(clip_of(other), other)
+    index.add_appearance(Appearance(platform=Platform("x"), clip_sha256=fp.sha256, publisher="CSCIS",
+                                    posted_at=parse_timestamp("2024-10-18")))
+    index.add_appearance(Appearance(platform=Platform("telegram"), clip_sha256=other.sha256, publisher="UP",
+                                    posted_at=parse_timestamp("2023-05-01")))
+    assert [c.sha256 for c in index.list_clips()] == [fp.sha256, other.sha256]
+    assert [c.sha256 for c in index.list_clips(ClipFilter(publisher="UP"))] == [other.sha256]
+    assert [c.sha256 for c in index.list_clips(ClipFilter(platform="x"))] == [fp.sha256]
+    after = ClipFilter(posted_after=datetime(2024, 1, 1, tzinfo=timezone.utc))
+    assert [c.sha256 for c in index.list_clips(after)] == [fp.sha256]
+
+
+def test_postings_find_every_frame(index: Index, fps: dict[str, Fingerprint]) -> None:
+    fp = fps["footage"]
+    stored = index.add_clip(clip_of(fp), fp)
+    frame_keys = K.frame_keys(fp.hashes(), index.algorithm)
+    chunks = K.chunk_values(frame_keys)
+    wanted = [(c, int(chunks[f, c])) for f in range(len(frame_keys)) for c in range(K.CHUNKS)]
+    found = index.postings(wanted)
+    for frame in range(len(frame_keys)):
+        entries = found[(0, int(chunks[frame, 0]))]
+        hit = entries[(entries["clip"] == stored.id) & (entries["frame"] == frame)]
+        assert len(hit) == 1 and int(hit["key"][0]) == int(frame_keys[frame])
+    optimize = getattr(index, "optimize", None)
+    if optimize:
+        optimize()
+        assert {k: len(v) for k, v in index.postings(wanted).items()} == {k: len(v) for k, v in found.items()}
+
+
+def test_search_finds_a_reupload_and_not_unrelated_footage(index: Index, fps: dict[str, Fingerprint],
+                                                           footage: tuple[Path, samples.ClipSpec],
+                                                           tmp_path: Path) -> None:
+    fp, other = fps["footage"], fps["other"]
+    stored = index.add_clip(clip_of(fp), fp)
+    index.add_clip(clip_of(other), other)
+    import av
+
+    copy = tmp_path / "reupload.mp4"
+    with av.open(str(footage[0])) as source:
+        frames = [(float(f.time), f.to_ndarray(format="rgb24")[::2, ::2]) for f in source.decode(video=0)]
+    samples.write_frames(copy, frames[50:], fps=25, options={"crf": "34"})
+    query = fingerprint(copy, mirror=True)
+    found = match.search(index, query)
+    assert [m.clip_id for m in found] == [stored.id]
+    assert found[0].segments[0].reference_start == pytest.approx(2.0, abs=0.6)
+    unrelated = samples.ClipSpec(samples.scenes(2, 3.0, seed=1234))
+    samples.write_clip(tmp_path / "unrelated.mp4", unrelated)
+    assert match.search(index, fingerprint(tmp_path / "unrelated.mp4", mirror=True)) == []
+
+
+def test_same_results_from_hashes(index: Index, fps: dict[str, Fingerprint]) -> None:
+    """Candidate votes depend only on the stored hashes, whatever the backend."""
+    fp = fps["footage"]
+    stored = index.add_clip(clip_of(fp), fp)
+    votes = match.candidate_votes(index, fp)
+    assert votes == {stored.id: int(np.sum([f.quality >= match.MIN_QUALITY for f in fp.frames]))}
+    assert Timestamp  # the records API used above stays importable from vidprov.records

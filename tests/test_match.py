@@ -1,0 +1,162 @@
+"""Matching: what a reupload must match, what unrelated footage must not, and where."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pytest
+
+from conftest import letterbox
+from vidprov import match, samples
+from vidprov.fingerprint import Fingerprint, fingerprint
+from vidprov.index import open_index
+from vidprov.records import (
+    Appearance,
+    Assessment,
+    AssessmentKind,
+    Claim,
+    Clip,
+    PlaceClaim,
+    Platform,
+    Point,
+    parse_date_claim,
+    parse_timestamp,
+)
+
+Frames = list[tuple[float, np.ndarray]]
+
+
+@pytest.fixture(scope="module")
+def source(footage: tuple[Path, samples.ClipSpec]) -> tuple[Fingerprint, Frames]:
+    path, spec = footage
+    return fingerprint(path), list(samples.render(spec))
+
+
+def variant(tmp_path: Path, name: str, frames: Frames | Iterator[tuple[float, np.ndarray]], **options: str) -> Fingerprint:
+    path = tmp_path / f"{name}.mp4"
+    samples.write_frames(path, frames, fps=25, options=options or {"crf": "30"})
+    return fingerprint(path, mirror=True)
+
+
+TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "half size": lambda f: f[::2, ::2],
+    "letterbox": lambda f: letterbox(f, 30, 30),
+    "grayscale": lambda f: np.repeat(f.mean(axis=2, keepdims=True).astype(np.uint8), 3, axis=2),
+    "brighter": lambda f: np.clip(f.astype(np.int16) + 40, 0, 255).astype(np.uint8),
+    "subtitle": lambda f: _subtitled(f),
+}
+
+
+def _subtitled(frame: np.ndarray) -> np.ndarray:
+    import cv2
+
+    out = frame.copy()
+    cv2.rectangle(out, (20, 200), (300, 230), (0, 0, 0), -1)
+    cv2.putText(out, "Breaking: troops seen", (26, 222), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMS))
+def test_edited_copies_are_the_same_footage(tmp_path: Path, source: tuple[Fingerprint, Frames], name: str) -> None:
+    original, frames = source
+    copy = variant(tmp_path, name, [(t, TRANSFORMS[name](f)) for t, f in frames])
+    result = match.compare(copy, original)
+    assert result is not None and result.score >= match.DEFAULT_THRESHOLD
+    assert match.judge(result) == "same footage"
+    assert not result.mirrored
+    assert result.speed == pytest.approx(1.0, abs=0.03)
+
+
+def test_mirrored_copy_matches_and_says_so(tmp_path: Path, source: tuple[Fingerprint, Frames]) -> None:
+    original, frames = source
+    copy = variant(tmp_path, "mirror", [(t, np.ascontiguousarray(f[:, ::-1])) for t, f in frames])
+    result = match.compare(copy, original)
+    assert result is not None and result.mirrored and result.score >= match.DEFAULT_THRESHOLD
+    without_mirror_hashes = match.compare(fingerprint(tmp_path / "mirror.mp4"), original)
+    assert without_mirror_hashes is None or without_mirror_hashes.score < match.DEFAULT_THRESHOLD
+
+
+def test_trim_maps_to_the_right_part_of_the_reference(tmp_path: Path, source: tuple[Fingerprint, Frames]) -> None:
+    original, frames = source
+    trimmed = [(t - 2.0, f) for t, f in frames if 2.0 <= t < 7.0]
+    result = match.compare(variant(tmp_path, "trim", trimmed), original)
+    assert result is not None
+    assert result.query_coverage > 0.9
+    assert result.reference_coverage == pytest.approx(5 / 9, abs=0.1)
+    segment = result.segments[0]
+    assert segment.reference_start == pytest.approx(2.0, abs=0.5)
+    assert segment.reference_end == pytest.approx(7.0, abs=0.5)
+    assert match.judge(result) == "partial overlap"
+
+
+@pytest.mark.parametrize("speed", [0.8, 1.25])
+def test_speed_change_is_measured(tmp_path: Path, source: tuple[Fingerprint, Frames], speed: float) -> None:
+    original, frames = source
+    # Played at ``speed``: a frame shown at t in the source is shown at t / speed in the copy.
+    retimed: Frames = []
+    for number in range(int(len(frames) / speed)):
+        retimed.append((number / 25, frames[min(len(frames) - 1, int(number * speed))][1]))
+    result = match.compare(variant(tmp_path, f"speed{speed}", retimed), original)
+    assert result is not None and result.score >= match.DEFAULT_THRESHOLD
+    assert result.speed == pytest.approx(speed, abs=0.05)
+
+
+def test_compilation_segment_boundaries(tmp_path: Path, source: tuple[Fingerprint, Frames],
+                                        other_footage: Path) -> None:
+    original, frames = source
+    filler = list(samples.render(samples.ClipSpec(samples.scenes(3, 2.5, seed=77))))
+    timeline = [(t, f) for t, f in filler[:100]]  # 4 s of other footage
+    timeline += [(4.0 + t, f) for t, f in frames]  # the source, 9 s
+    timeline += [(13.0 + t, f) for t, f in filler[100:]]  # 3.5 s more
+    result = match.compare(variant(tmp_path, "compilation", timeline), original)
+    assert result is not None
+    first, last = result.segments[0], result.segments[-1]
+    assert first.query_start == pytest.approx(4.0, abs=1.0)
+    assert last.query_end == pytest.approx(13.0, abs=1.0)
+    assert result.reference_coverage > 0.85
+    assert match.judge(result) == "partial overlap"
+
+
+def test_unrelated_footage_does_not_match(source: tuple[Fingerprint, Frames], other_footage: Path) -> None:
+    original, _ = source
+    assert match.compare(fingerprint(other_footage, mirror=True), original) is None
+    assert match.judge(None) == "unrelated"
+
+
+def test_algorithms_must_agree(source: tuple[Fingerprint, Frames], footage: tuple[Path, samples.ClipSpec]) -> None:
+    from vidprov.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="fingerprint both clips the same way"):
+        match.compare(fingerprint(footage[0], algorithm="phash"), source[0])
+
+
+def test_provenance_finds_recycled_footage_and_disagreeing_places(tmp_path: Path,
+                                                                  source: tuple[Fingerprint, Frames]) -> None:
+    original, frames = source
+    index = open_index(tmp_path / "index.db", create=True)
+    old = index.add_clip(Clip(sha256=original.sha256, size=original.size, media_type="video/mp4"), original)
+    index.add_appearance(Appearance(platform=Platform("youtube"), clip_sha256=old.sha256, publisher="Old channel",
+                                    url="https://youtube.com/watch?v=old", posted_at=parse_timestamp("2022-03-01")))
+    index.add_assessment(Assessment(kind=AssessmentKind("geolocation"), clip_sha256s=(old.sha256,), made_by="TV team",
+                                    made_at=datetime(2022, 3, 5, tzinfo=timezone.utc), result="geolocated",
+                                    place=PlaceClaim(name="Somewhere else", point=Point(lat=50.45, lon=30.52, radius_m=1000))))
+    query = variant(tmp_path, "new", [(t, f[::2, ::2]) for t, f in frames])
+    found = match.search(index, query)
+    assert [m.clip_id for m in found] == [old.id]
+    claim = Claim(clip_sha256=query.sha256, text="filmed this week at Sergeevka",
+                  date=parse_date_claim("2024-10-15/2024-10-18"),
+                  place=PlaceClaim(name="Sergeevka training ground", point=Point(lat=44.34, lon=131.66, radius_m=5000)))
+    verdict = match.provenance(index, query.sha256, found, (claim,))
+    assert verdict.earliest_appearance is not None and verdict.earliest_appearance.publisher == "Old channel"
+    assert verdict.date_conflict is not None
+    expected_days = (datetime(2024, 10, 15, tzinfo=timezone.utc) - datetime(2022, 3, 2, tzinfo=timezone.utc)).days
+    # Dates without a zone are read in the way least likely to conflict (any zone, UTC-12 to UTC+14).
+    assert verdict.date_conflict.days == pytest.approx(expected_days - 28 / 24, abs=0.01)
+    assert len(verdict.place_conflicts) == 1 and verdict.place_conflicts[0].distance_km > 5000
+    assert "first published by Old channel" in verdict.summary and "days before" in verdict.summary
+    data = verdict.to_dict()
+    assert set(data) >= {"earliest_appearance", "date_conflict", "place_conflict"}
+    index.close()
