@@ -82,6 +82,20 @@ def test_add_clip_once_per_sha256(index: Index, fps: dict[str, Fingerprint]) -> 
     assert index.clip_by_id(first.id + 100) is None
 
 
+def test_bulk_add_matches_single_adds(index: Index, fps: dict[str, Fingerprint]) -> None:
+    import dataclasses
+
+    copies = [dataclasses.replace(fps["footage"], sha256=f"{n:064x}") for n in range(1, 6)]
+    stored = index.add_clips([(clip_of(fp), fp, None) for fp in copies[:3]])
+    stored += [index.add_clip(clip_of(fp), fp) for fp in copies[3:]]
+    assert [s.created for s in stored] == [True] * 5
+    assert index.add_clips([(clip_of(copies[0]), copies[0], None)])[0].created is False
+    votes = match.candidate_votes(index, fps["footage"])
+    assert sorted(votes) == sorted(s.id for s in stored)
+    assert len(set(votes.values())) == 1  # every copy found by the same frames, however it was added
+    assert index.fingerprints([s.id for s in stored]) == {s.id: fp for s, fp in zip(stored, copies)}
+
+
 def test_fingerprint_algorithm_must_match(index: Index, footage: tuple[Path, samples.ClipSpec]) -> None:
     phash = fingerprint(footage[0], algorithm="phash")
     with pytest.raises(ValidationError, match="algorithm"):

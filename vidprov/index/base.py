@@ -101,6 +101,10 @@ class Index(abc.ABC):
         """
 
     @abc.abstractmethod
+    def add_clips(self, items: list[tuple[Clip, Fingerprint | None, dict[str, Any] | None]]) -> list[StoredClip]:
+        """Add many (clip, fingerprint, metadata) items in one transaction; the fast way to load an archive."""
+
+    @abc.abstractmethod
     def add_appearance(self, appearance: Appearance) -> str:
         """Store an appearance (idempotent on its id); return the id."""
 

@@ -21,6 +21,10 @@ CHUNK_BITS = 16
 
 #: One posting: clip id, frame number within the clip's fingerprint, the frame's 64-bit key.
 POSTING = np.dtype([("clip", "<u4"), ("frame", "<u2"), ("key", "<u8")])
+#: A posting with the list it belongs in, for writing.
+CHUNKED = np.dtype([("chunk", "<i2"), ("value", "<i4"), ("clip", "<u4"), ("frame", "<u2"), ("key", "<u8")])
+#: Frame numbers in postings are 16-bit: frames past this are not searchable (9 hours at 2 a second).
+MAX_FRAMES = 65535
 
 _POPCOUNT16 = np.array([bin(i).count("1") for i in range(1 << 16)], dtype=np.uint8)
 
@@ -64,11 +68,20 @@ def key_distance(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
     return total
 
 
-def encode_postings(clip: np.ndarray, frame: np.ndarray, key: np.ndarray) -> bytes:
-    entries = np.empty(len(clip), dtype=POSTING)
-    entries["clip"], entries["frame"], entries["key"] = clip, frame, key
-    return entries.tobytes()
-
-
 def decode_postings(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype=POSTING)
+
+
+def clip_postings(clip_id: int, hashes: np.ndarray, algorithm: str) -> np.ndarray:
+    """Every posting of one clip: for each frame and chunk, the list it goes in (``CHUNKED``)."""
+    hashes = hashes[:MAX_FRAMES]
+    keys = frame_keys(hashes, algorithm)
+    chunks = chunk_values(keys)
+    count = len(keys)
+    entries = np.empty(count * CHUNKS, dtype=CHUNKED)
+    entries["chunk"] = np.tile(np.arange(CHUNKS), count)
+    entries["value"] = chunks.ravel()
+    entries["clip"] = clip_id
+    entries["frame"] = np.repeat(np.arange(count), CHUNKS)
+    entries["key"] = np.repeat(keys, CHUNKS)
+    return entries

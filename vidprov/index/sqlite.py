@@ -4,13 +4,16 @@ Layout:
 
 * ``clips``, ``fingerprints``, ``metadata`` and the record tables hold each
   record's full JSON form (lossless) beside the few columns that are searched.
-* ``postings`` keeps one BLOB per (chunk, value): the packed posting list of
-  every frame with that chunk (:mod:`vidprov.index.keys`). A query reads a few
-  hundred such rows and checks them in numpy.
-* ``pending`` takes the postings of clips added since the last merge, one
-  small row each, so that adding a clip to a large index stays cheap. Queries
-  read both; :meth:`SQLiteIndex.optimize` folds ``pending`` into the BLOBs and
-  runs by itself when ``pending`` grows past a share of the index.
+* ``postings`` keeps the packed posting lists (:mod:`vidprov.index.keys`) as
+  BLOBs, one per (chunk, value, run). A query reads a few hundred of them and
+  checks them in numpy.
+* ``pending`` takes the postings of clips added one at a time, one small row
+  each, so that adding a clip to a large index stays cheap. When it grows past
+  :data:`PENDING_LIMIT` rows it is written out as a new *run* of BLOBs; after
+  :data:`MAX_RUNS` runs, :meth:`SQLiteIndex.optimize` merges every list back
+  into one BLOB (it can also be run by hand: ``vidprov index optimize``).
+  Bulk loads (:meth:`SQLiteIndex.add_clips`) write their postings straight
+  out as one run.
 
 The file runs in WAL mode with a busy timeout, so several processes can add
 and match at once; every write is one ``BEGIN IMMEDIATE`` transaction.
@@ -36,9 +39,10 @@ from .base import SCHEMA_VERSION, ClipFilter, Index, StoredClip
 
 #: Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT = 60.0
-#: Pending postings are merged when they exceed this share of merged ones (and this floor).
-MERGE_SHARE = 0.2
-MERGE_FLOOR = 200_000
+#: Pending postings are written out as a run of BLOBs past this many rows.
+PENDING_LIMIT = 200_000
+#: Runs of BLOBs allowed before all posting lists are merged back into one each.
+MAX_RUNS = 8
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -86,8 +90,9 @@ MIGRATIONS: dict[int, list[str]] = {
         """CREATE TABLE postings (
                chunk INTEGER NOT NULL,
                value INTEGER NOT NULL,
+               run INTEGER NOT NULL,
                entries BLOB NOT NULL,
-               PRIMARY KEY (chunk, value)) WITHOUT ROWID""",
+               PRIMARY KEY (chunk, value, run)) WITHOUT ROWID""",
         """CREATE TABLE pending (
                chunk INTEGER NOT NULL,
                value INTEGER NOT NULL,
@@ -166,7 +171,7 @@ class SQLiteIndex(Index):
         with self.transaction():
             self._apply(1)
             self._db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
-                ("algorithm", algorithm), ("created_at", _now()), ("merged_postings", "0")])
+                ("algorithm", algorithm), ("created_at", _now()), ("runs", "0")])
 
     def _apply(self, version: int) -> None:
         for statement in MIGRATIONS[version]:
@@ -234,30 +239,61 @@ class SQLiteIndex(Index):
                  metadata: dict[str, Any] | None = None) -> StoredClip:
         if fingerprint is not None:
             self._check_algorithm(fingerprint)
-            if fingerprint.sha256 != clip.sha256:
-                raise ValidationError("fingerprint sha256", fingerprint.sha256, f"the clip's, {clip.sha256}")
         with self.transaction():
-            row = self._db.execute(f"SELECT {self._CLIP_COLUMNS} FROM clips WHERE sha256 = ?",
-                                   (clip.sha256,)).fetchone()
-            created = row is None
-            if created:
-                cursor = self._db.execute("INSERT INTO clips (sha256, record, added_at) VALUES (?, ?, ?)",
-                                          (clip.sha256, _json(clip.to_dict()), _now()))
-                clip_id = int(cursor.lastrowid)  # type: ignore[arg-type]
+            stored = self._add_clip_row(clip, fingerprint, metadata, None)
+            if (self._db.execute("SELECT max(rowid) FROM pending").fetchone()[0] or 0) > PENDING_LIMIT:
+                self._flush_pending()
+        return stored
+
+    def add_clips(self, items: list[tuple[Clip, Fingerprint | None, dict[str, Any] | None]]) -> list[StoredClip]:
+        """Add many clips in one transaction, writing their postings straight out as one run.
+
+        Much faster than :meth:`add_clip` in a loop for loading an archive.
+        """
+        stored: list[StoredClip] = []
+        postings: list[np.ndarray] = []
+        with self.transaction():
+            for clip, fingerprint, metadata in items:
+                if fingerprint is not None:
+                    self._check_algorithm(fingerprint)
+                result = self._add_clip_row(clip, fingerprint, metadata, postings)
+                stored.append(result)
+            if postings:
+                self._write_run(np.concatenate(postings))
+        return stored
+
+    def _add_clip_row(self, clip: Clip, fingerprint: Fingerprint | None, metadata: dict[str, Any] | None,
+                      postings: list[np.ndarray] | None) -> StoredClip:
+        """Insert (or find) the clip and store what it lacked; postings go to ``postings`` or ``pending``."""
+        if fingerprint is not None and fingerprint.sha256 != clip.sha256:
+            raise ValidationError("fingerprint sha256", fingerprint.sha256, f"the clip's, {clip.sha256}")
+        row = self._db.execute(f"SELECT {self._CLIP_COLUMNS} FROM clips WHERE sha256 = ?", (clip.sha256,)).fetchone()
+        created = row is None
+        if created:
+            cursor = self._db.execute("INSERT INTO clips (sha256, record, added_at) VALUES (?, ?, ?)",
+                                      (clip.sha256, _json(clip.to_dict()), _now()))
+            clip_id = int(cursor.lastrowid)  # type: ignore[arg-type]
+        else:
+            clip_id = int(row[0])
+        if fingerprint is not None and self._db.execute(
+                "SELECT 1 FROM fingerprints WHERE clip_id = ?", (clip_id,)).fetchone() is None:
+            entries = self._store_fingerprint(clip_id, fingerprint)
+            if postings is None:
+                self._db.executemany("INSERT INTO pending (chunk, value, clip_id, frame, key) VALUES (?, ?, ?, ?, ?)",
+                                     _pending_rows(entries))
             else:
-                clip_id = int(row[0])
-            if fingerprint is not None and self._db.execute(
-                    "SELECT 1 FROM fingerprints WHERE clip_id = ?", (clip_id,)).fetchone() is None:
-                self._store_fingerprint(clip_id, fingerprint)
-            if metadata is not None:
-                self._db.execute("INSERT OR IGNORE INTO metadata (clip_id, record) VALUES (?, ?)",
-                                 (clip_id, _json(metadata)))
+                postings.append(entries)
+        if metadata is not None:
+            self._db.execute("INSERT OR IGNORE INTO metadata (clip_id, record) VALUES (?, ?)",
+                             (clip_id, _json(metadata)))
+        if created:
             row = self._db.execute(f"SELECT {self._CLIP_COLUMNS} FROM clips WHERE id = ?", (clip_id,)).fetchone()
         stored = self._stored(row, created)
         assert stored is not None
         return stored
 
-    def _store_fingerprint(self, clip_id: int, fingerprint: Fingerprint) -> None:
+    def _store_fingerprint(self, clip_id: int, fingerprint: Fingerprint) -> np.ndarray:
+        """Store the fingerprint row; return its postings (chunk, value and posting per frame and chunk)."""
         header = fingerprint.to_dict()
         del header["frames"]
         hashes = fingerprint.hashes()
@@ -267,43 +303,67 @@ class SQLiteIndex(Index):
             (clip_id, _json(header), fingerprint.times().astype("<f8").tobytes(), hashes.tobytes(),
              np.array([f.quality for f in fingerprint.frames], dtype=np.uint8).tobytes(),
              np.array([f.index for f in fingerprint.frames], dtype="<i8").tobytes()))
-        if len(hashes) > 65535:
-            hashes = hashes[:65535]  # frame numbers in postings are 16-bit
-        frame_keys = K.frame_keys(hashes, self.algorithm)
-        chunks = K.chunk_values(frame_keys)
-        rows = [(chunk, int(chunks[frame, chunk]), clip_id, frame, _signed(int(frame_keys[frame])))
-                for frame in range(len(frame_keys)) for chunk in range(K.CHUNKS)]
-        self._db.executemany("INSERT INTO pending (chunk, value, clip_id, frame, key) VALUES (?, ?, ?, ?, ?)", rows)
-        self._maybe_merge()
+        return K.clip_postings(clip_id, hashes, self.algorithm)
 
-    def _maybe_merge(self) -> None:
-        pending = self._db.execute("SELECT max(rowid) FROM pending").fetchone()[0] or 0
-        merged = int(self._meta("merged_postings") or 0)
-        if pending > max(MERGE_FLOOR, MERGE_SHARE * merged):
-            self._merge()
-
-    def _merge(self) -> None:
-        """Fold the pending postings into the posting-list BLOBs (inside a transaction)."""
-        rows = self._db.execute("SELECT chunk, value, clip_id, frame, key FROM pending ORDER BY chunk, value")
-        data = np.array(rows.fetchall(), dtype=np.int64).reshape(-1, 5)
-        if not len(data):
+    def _write_run(self, entries: np.ndarray) -> None:
+        """Write postings (a ``keys.CHUNKED`` array) as a new run of BLOBs, one per (chunk, value)."""
+        if not len(entries):
             return
-        boundaries = np.nonzero(np.any(np.diff(data[:, :2], axis=0) != 0, axis=1))[0] + 1
-        for group in np.split(data, boundaries):
-            chunk, value = int(group[0, 0]), int(group[0, 1])
-            blob = K.encode_postings(group[:, 2], group[:, 3], group[:, 4].astype(np.int64).view(np.uint64))
-            updated = self._db.execute("UPDATE postings SET entries = entries || ? WHERE chunk = ? AND value = ?",
-                                       (blob, chunk, value)).rowcount
-            if not updated:
-                self._db.execute("INSERT INTO postings (chunk, value, entries) VALUES (?, ?, ?)", (chunk, value, blob))
-        merged = int(self._meta("merged_postings") or 0) + len(data)
-        self._db.execute("UPDATE meta SET value = ? WHERE key = 'merged_postings'", (str(merged),))
+        run = int(self._meta("runs") or 0) + 1
+        entries = entries[np.lexsort((entries["value"], entries["chunk"]))]
+        bounds = np.nonzero((np.diff(entries["chunk"]) != 0) | (np.diff(entries["value"]) != 0))[0] + 1
+        starts = np.concatenate(([0], bounds))
+        ends = np.concatenate((bounds, [len(entries)]))
+        postings = entries[["clip", "frame", "key"]].astype(K.POSTING)
+        self._db.executemany(
+            "INSERT INTO postings (chunk, value, run, entries) VALUES (?, ?, ?, ?)",
+            ((int(entries["chunk"][a]), int(entries["value"][a]), run, postings[a:b].tobytes())
+             for a, b in zip(starts.tolist(), ends.tolist())))
+        self._db.execute("UPDATE meta SET value = ? WHERE key = 'runs'", (str(run),))
+        unmerged = int(self._meta("unmerged_runs") or 0) + 1
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('unmerged_runs', ?)", (str(unmerged),))
+        if unmerged > MAX_RUNS:
+            self._compact()
+
+    def _flush_pending(self) -> None:
+        rows = self._db.execute("SELECT chunk, value, clip_id, frame, key FROM pending").fetchall()
+        if not rows:
+            return
+        data = np.array(rows, dtype=np.int64)
+        entries = np.empty(len(data), dtype=K.CHUNKED)
+        entries["chunk"], entries["value"], entries["clip"], entries["frame"] = data[:, 0], data[:, 1], data[:, 2], data[:, 3]
+        entries["key"] = data[:, 4].view(np.uint64)
         self._db.execute("DELETE FROM pending")
+        self._write_run(entries)
+
+    def _compact(self) -> None:
+        """Merge every posting list's runs into one BLOB (inside a transaction)."""
+        cursor = self._db.execute("SELECT chunk, value, run, entries FROM postings ORDER BY chunk, value, run")
+        group: list[tuple[int, int, int, bytes]] = []
+        merged: list[tuple[int, int, bytes]] = []
+
+        def close() -> None:
+            if len(group) > 1:
+                merged.append((group[0][0], group[0][1], b"".join(g[3] for g in group)))
+
+        for row in cursor:
+            if group and (row[0], row[1]) != (group[0][0], group[0][1]):
+                close()
+                group = []
+            group.append(row)
+        close()
+        for chunk, value, blob in merged:
+            self._db.execute("DELETE FROM postings WHERE chunk = ? AND value = ?", (chunk, value))
+            self._db.execute("INSERT INTO postings (chunk, value, run, entries) VALUES (?, ?, 0, ?)",
+                             (chunk, value, blob))
+        self._db.execute("UPDATE postings SET run = 0 WHERE run != 0")
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('unmerged_runs', '0')")
 
     def optimize(self) -> None:
-        """Merge pending postings into the posting lists now."""
+        """Write out pending postings and merge every posting list into one BLOB."""
         with self.transaction():
-            self._merge()
+            self._flush_pending()
+            self._compact()
         self._db.execute("PRAGMA optimize")
 
     def count_clips(self) -> int:
@@ -443,9 +503,8 @@ class SQLiteIndex(Index):
         chunks = list(dict.fromkeys(chunks))
         execute = self._db.execute  # sqlite3 caches the prepared statements
         for chunk, value in chunks:
-            row = execute("SELECT entries FROM postings WHERE chunk = ? AND value = ?", (chunk, value)).fetchone()
-            if row is not None:
-                found.setdefault((chunk, value), []).append(K.decode_postings(row[0]))
+            for (blob,) in execute("SELECT entries FROM postings WHERE chunk = ? AND value = ?", (chunk, value)):
+                found.setdefault((chunk, value), []).append(K.decode_postings(blob))
         has_pending = self._db.execute("SELECT 1 FROM pending LIMIT 1").fetchone() is not None
         if has_pending:
             for chunk, value in chunks:
@@ -477,3 +536,10 @@ def _with_frames(fp: Fingerprint, frames: tuple[FrameRecord, ...]) -> Fingerprin
     from dataclasses import replace
 
     return replace(fp, frames=frames)
+
+
+def _pending_rows(entries: np.ndarray) -> Iterator[tuple[int, int, int, int, int]]:
+    for chunk, value, clip, frame, key in zip(entries["chunk"].tolist(), entries["value"].tolist(),
+                                             entries["clip"].tolist(), entries["frame"].tolist(),
+                                             entries["key"].tolist()):
+        yield chunk, value, clip, frame, _signed(key)
