@@ -17,14 +17,14 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
 import numpy as np
 
 from .borders import BorderDetector, CropBox, crop_grid
-from .errors import FormatError, ValidationError
+from .errors import FileAccessError, FormatError, ValidationError
 from .hashing import DEFAULT_ALGORITHM, HASH_INPUT_SIZE, ALGORITHMS, FrameHash, Hasher, get_hasher
-from .media import Decoder, Frame, Sampling, VideoInfo, check_file
+from .media import Decoder, Frame, Sampling, VideoInfo, open_file
 
 #: Version of the fingerprint's serialized form.
 SCHEMA_VERSION = 1
@@ -225,13 +225,27 @@ class Fingerprint:
 
 def file_sha256(path: str | os.PathLike[str]) -> tuple[str, int]:
     """sha256 hex digest and size of a file's exact bytes."""
+    with open(path, "rb") as handle:
+        return _sha256(handle)
+
+
+def _sha256(handle: BinaryIO) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
+    handle.seek(0)
+    while chunk := handle.read(1 << 20):
+        digest.update(chunk)
+        size += len(chunk)
     return digest.hexdigest(), size
+
+
+def _check_unchanged(name: str, opened: os.stat_result, handle: BinaryIO, size: int) -> None:
+    """Raise when the file was written to while it was decoded: its hashes and sha256 would disagree."""
+    now = os.fstat(handle.fileno())
+    if size != opened.st_size or now.st_mtime_ns != opened.st_mtime_ns:
+        raise FileAccessError(f"changed while it was being read ({opened.st_size} bytes when opened, {size} "
+                              "when done): wait until nothing is writing to it (a download, a copy, a "
+                              "recorder) and try again", name)
 
 
 @dataclass
@@ -383,14 +397,18 @@ def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAU
     readable video, and warns (:class:`~vidprov.errors.VidprovWarning`) when a
     damaged file decoded only in part.
     """
-    check_file(path)
-    with FramePipeline(path, algorithm=algorithm, sampling=sampling, crop=crop,
-                       hash_input=hash_input, mirror=mirror, progress=progress) as pipeline:
-        records = tuple(FrameRecord(round(f.time, 6), f.hash, f.quality, f.index, f.mirror) for f in pipeline)
-        info = pipeline.info
-        crop_box = pipeline.crop
-        params = pipeline.params()
-    sha256, size = file_sha256(path)
+    # Opened before decoding, so that the sha256 is of the bytes decoded even
+    # if the path is removed or replaced meanwhile.
+    with open_file(path) as handle:
+        opened = os.fstat(handle.fileno())
+        with FramePipeline(path, algorithm=algorithm, sampling=sampling, crop=crop,
+                           hash_input=hash_input, mirror=mirror, progress=progress) as pipeline:
+            records = tuple(FrameRecord(round(f.time, 6), f.hash, f.quality, f.index, f.mirror) for f in pipeline)
+            info = pipeline.info
+            crop_box = pipeline.crop
+            params = pipeline.params()
+        sha256, size = _sha256(handle)
+        _check_unchanged(os.fspath(path), opened, handle, size)
     width, height = info.display_size
     fps = info.fps if info.fps and math.isfinite(info.fps) else None
     return Fingerprint(sha256=sha256, algorithm=pipeline.hasher.name, params=params,

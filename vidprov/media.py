@@ -15,13 +15,15 @@ write into the container is applied to every picture handed on.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import stat
+import struct
 import warnings
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 import numpy as np
 
@@ -37,6 +39,15 @@ from .errors import (
 
 # Imported lazily so that ``import vidprov`` stays quick for commands that never decode.
 av = None
+
+#: Largest picture decoded, in pixels: 67 megapixels, 8192x8192, above 8K and
+#: 360-degree footage. A header claiming more is damaged or crafted, and
+#: decoding it would allocate (and conceal errors over) gigabytes.
+MAX_PIXELS = 8192 * 8192
+
+#: Options for every FFmpeg decoder vidprov opens, including the ones FFmpeg
+#: opens itself while probing a file.
+DECODER_OPTIONS = {"max_pixels": str(MAX_PIXELS)}
 
 
 def _av():  # type: ignore[no-untyped-def]
@@ -213,12 +224,17 @@ def check_file(path: str | os.PathLike[str]) -> str:
     try:
         info = os.stat(name)
     except FileNotFoundError:
+        if os.path.islink(name):
+            raise FileAccessError(f"is a symbolic link to a missing file ({os.readlink(name)})", name) from None
         raise FileAccessError("no such file", name) from None
     except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise FileAccessError("is a symbolic link that leads back to itself (a loop)", name) from None
         raise FileAccessError(f"cannot access file ({error.strerror or error})", name) from None
     if stat.S_ISDIR(info.st_mode):
         raise FileAccessError("is a directory, not a file", name)
     if not stat.S_ISREG(info.st_mode):
+        # A FIFO or device would block or never end.
         raise FileAccessError("is not a regular file", name)
     if info.st_size == 0:
         raise EmptyFileError("file is empty (0 bytes)", name)
@@ -227,19 +243,108 @@ def check_file(path: str | os.PathLike[str]) -> str:
     return name
 
 
+def open_file(path: str | os.PathLike[str]) -> BinaryIO:
+    """:func:`check_file`, then open the file for reading bytes, with the same clear errors."""
+    name = check_file(path)
+    try:
+        return open(name, "rb")
+    except PermissionError:
+        raise FileAccessError("permission denied", name) from None
+    except OSError as error:
+        raise FileAccessError(f"cannot open file ({error.strerror or error})", name) from None
+
+
+#: Transport stream packet sizes: plain, with a 4-byte timecode (M2TS), with parity.
+_TS_PACKET_SIZES = (188, 192, 204)
+#: Top-level boxes walked at most; a file of tiny boxes is damaged, not truncated.
+_MAX_TOP_BOXES = 10_000
+
+
+def truncation(handle: BinaryIO, size: int) -> str | None:
+    """What in the file's own layout shows that it ends early, or ``None``.
+
+    Two layouts state their length: an MP4-family file (ISO BMFF), whose
+    top-level boxes must fill the file exactly and include the ``moov`` index,
+    and an MPEG transport stream, a whole number of fixed-size packets. Other
+    containers are not checked. ``handle`` is left at an unspecified position.
+    """
+    handle.seek(0)
+    head = handle.read(_TS_PACKET_SIZES[-1] + 8)
+    if head[4:8] == b"ftyp":
+        return _bmff_truncation(handle, size)
+    for packet in _TS_PACKET_SIZES:
+        sync = packet - 188  # M2TS puts its timecode before the sync byte
+        if len(head) > packet + sync and head[sync] == head[packet + sync] == 0x47:
+            if size % packet:
+                return f"it ends {size % packet} bytes into a {packet}-byte transport stream packet"
+            return None
+    return None
+
+
+def _bmff_truncation(handle: BinaryIO, size: int) -> str | None:
+    offset, kinds = 0, set()
+    for _ in range(_MAX_TOP_BOXES):
+        if offset + 8 > size:
+            break
+        handle.seek(offset)
+        header = handle.read(16)
+        length, kind = struct.unpack_from(">I4s", header)
+        if length == 1 and len(header) == 16:
+            length = struct.unpack_from(">Q", header, 8)[0]
+        elif length == 0:  # the last box, running to the end of the file by definition
+            length = size - offset
+        if length < 8:
+            return None  # damaged rather than truncated, which FFmpeg reports
+        if offset + length > size:
+            return f"it stops {offset + length - size} bytes short of the end of its {kind.decode('latin-1')!r} box"
+        kinds.add(kind)
+        offset += length
+    else:
+        return None
+    if not kinds & {b"moov", b"moof", b"meta"}:
+        return "it has no 'moov' box, the index needed to play an MP4, which most recorders write last"
+    return None
+
+
+def _truncation_of(name: str) -> str | None:
+    try:
+        with open(name, "rb") as handle:
+            return truncation(handle, os.fstat(handle.fileno()).st_size)
+    except OSError:
+        return None
+
+
+def truncated_error(name: str, why: str) -> NotMediaError:
+    """The error for a file that cannot be read because it is truncated, ``why`` as :func:`truncation` says."""
+    return NotMediaError(f"the file is truncated ({why}): re-download or re-copy it and try again", name)
+
+
+def _unreadable(name: str, reason: str) -> NotMediaError:
+    """The error for a file FFmpeg cannot read: says so plainly when the file is truncated."""
+    why = _truncation_of(name)
+    return truncated_error(name, why) if why else NotMediaError(reason, name)
+
+
 def open_container(path: str | os.PathLike[str]):  # type: ignore[no-untyped-def]
     """Open ``path`` with PyAV, turning FFmpeg's errors into vidprov's."""
     name = check_file(path)
     lib = _av()
     try:
-        return lib.open(name, metadata_errors="replace")
+        container = lib.open(name, metadata_errors="replace", options=DECODER_OPTIONS)
     except lib.error.InvalidDataError:
-        raise NotMediaError("not a video file FFmpeg can read (unrecognised or damaged container)", name) from None
+        raise _unreadable(name, "not a video file FFmpeg can read (unrecognised or damaged container)") from None
+    except lib.error.EOFError:
+        raise _unreadable(name, "the file ends before its header is complete, so it is truncated: "
+                                "re-download or re-copy it and try again") from None
     except lib.error.FFmpegError as error:
         reason = getattr(error, "strerror", None) or str(error)
-        raise NotMediaError(f"cannot be opened as media ({reason})", name) from None
+        raise _unreadable(name, f"cannot be opened as media ({reason})") from None
     except OSError as error:
         raise FileAccessError(f"cannot read file ({error.strerror or error})", name) from None
+    if not container.streams:
+        container.close()
+        raise _unreadable(name, "holds no streams at all (a damaged or incomplete container)")
+    return container
 
 
 def _video_stream(container, name: str):  # type: ignore[no-untyped-def]
@@ -316,6 +421,11 @@ class Decoder:
             self._container.close()
             raise
         self.info = _info(self._container, self._stream, self.path, rotation=0)
+        if self.info.width * self.info.height > MAX_PIXELS:
+            self._container.close()
+            raise DecodeError(f"claims frames of {self.info.width}x{self.info.height} pixels, more than the "
+                              f"{MAX_PIXELS // 1_000_000} megapixels vidprov decodes; the header is probably "
+                              "damaged", self.path)
         #: Frames decoded so far (including those not handed on).
         self.decoded = 0
         #: Presentation time of the last frame decoded, in seconds.
@@ -339,6 +449,8 @@ class Decoder:
         lib = _av()
         stream = self._stream
         stream.thread_type = "AUTO"
+        # A size change mid-stream is refused by the decoder as well.
+        stream.codec_context.options = dict(DECODER_OPTIONS)
         if self.sampling.mode == "keyframes":
             # The demuxer drops non-key packets unread where the container's index
             # allows it; the decoder skips any that still arrive.
@@ -393,7 +505,11 @@ class Decoder:
                     self.info = replace(self.info, rotation=rotation)
                 yield Frame(index=index, time=t, key=bool(frame.key_frame), frame=frame, rotation=rotation)
         if self.decoded == 0:
-            detail = f": {self.problems[0]}" if self.problems else ""
+            cut = _truncation_of(self.path)
+            if cut:
+                detail = f": the file is truncated ({cut}); re-download or re-copy it and try again"
+            else:
+                detail = f": {self.problems[0]}" if self.problems else ""
             raise DecodeError(f"no video frame could be decoded{detail}", self.path)
 
     def check_complete(self) -> None:
@@ -406,15 +522,14 @@ class Decoder:
             # Only keyframes were read, and the last one may sit well before the
             # end: look at the packets near the end before crying truncation.
             short = not self._packets_reach(duration - margin)  # type: ignore[operator]
-        if self.problems or short:
+        cut = _truncation_of(self.path)
+        if self.problems or short or cut:
             decoded_to = f"{end:.1f} s" if end is not None else "nothing"
-            stated = f" of the {duration:.1f} s the container states" if duration else ""
+            stated = f" of the {duration:.1f} s the container states" if duration and short else ""
+            verdict = f"the file is truncated ({cut})" if cut else "the file may be truncated or damaged"
             why = f" ({self.problems[0]})" if self.problems else ""
-            warnings.warn(
-                f"{self.path}: decoded only up to {decoded_to}{stated}; the file may be truncated or damaged{why}",
-                VidprovWarning,
-                stacklevel=2,
-            )
+            warnings.warn(f"{self.path}: decoded only up to {decoded_to}{stated}; {verdict}{why}",
+                          VidprovWarning, stacklevel=2)
 
     def _packets_reach(self, seconds: float) -> bool:
         """Whether the stream holds packets at or after ``seconds`` (read, not decoded)."""

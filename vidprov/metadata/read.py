@@ -4,38 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from typing import BinaryIO
 
-from ..errors import EmptyFileError, FileAccessError
+from ..errors import NotMediaError
+from ..media import MAX_PIXELS, open_file, truncated_error, truncation
 from . import still, video
 from .collect import Collector
 from .credentials import read_credentials
 from .hints import derive_hints
-from .model import MediaMetadata, RawTags
+from .model import MediaMetadata, RawTags, StreamInfo
 
 _CHUNK = 1024 * 1024
 _HEAD = 64
-
-
-def _open(path: str) -> BinaryIO:
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise FileAccessError("no such file", path) from None
-    except OSError as error:
-        raise FileAccessError(f"cannot access file ({error.strerror or error})", path) from None
-    if stat.S_ISDIR(info.st_mode):
-        raise FileAccessError("is a directory, not a file", path)
-    if not stat.S_ISREG(info.st_mode):
-        # A FIFO or device would block or never end.
-        raise FileAccessError("is not a regular file", path)
-    try:
-        return open(path, "rb")
-    except PermissionError:
-        raise FileAccessError("permission denied", path) from None
-    except OSError as error:
-        raise FileAccessError(f"cannot open file ({error.strerror or error})", path) from None
 
 
 def _sha256(handle: BinaryIO) -> str:
@@ -43,6 +23,15 @@ def _sha256(handle: BinaryIO) -> str:
     while chunk := handle.read(_CHUNK):
         digest.update(chunk)
     return digest.hexdigest()
+
+
+def _check_sizes(streams: tuple[StreamInfo, ...], collector: Collector) -> None:
+    for stream in streams:
+        if stream.width and stream.height and stream.width.value * stream.height.value > MAX_PIXELS:
+            collector.problem("implausible_size", f"stream {stream.index}",
+                              f"claims {stream.width.value}x{stream.height.value} pixels, more than the "
+                              f"{MAX_PIXELS // 1_000_000} megapixels vidprov decodes; the header is probably damaged",
+                              f"{stream.width.value}x{stream.height.value}")
 
 
 def read_metadata(path: str | os.PathLike[str]) -> MediaMetadata:
@@ -57,10 +46,8 @@ def read_metadata(path: str | os.PathLike[str]) -> MediaMetadata:
     ``problems``.
     """
     name = os.fspath(path)
-    with _open(name) as handle:
+    with open_file(name) as handle:
         size = os.fstat(handle.fileno()).st_size
-        if size == 0:
-            raise EmptyFileError("file is empty (0 bytes)", name)
         head = handle.read(_HEAD)
         handle.seek(0)
         digest = _sha256(handle)
@@ -71,8 +58,20 @@ def read_metadata(path: str | os.PathLike[str]) -> MediaMetadata:
             format_info, streams, groups, facts = still.read_still(handle, name, size, digest, kind, collector)
             container, reader, media_kind = kind, still.reader_version(), "still"
         else:
-            format_info, streams, groups, container, facts = video.read_video(
-                handle, name, size, digest, head, collector)
+            cut = truncation(handle, size)
+            handle.seek(0)
+            try:
+                format_info, streams, groups, container, facts = video.read_video(
+                    handle, name, size, digest, head, collector)
+            except NotMediaError:
+                if cut:
+                    raise truncated_error(name, cut) from None
+                raise
+            if cut and not streams:
+                raise truncated_error(name, cut)
+            if cut:
+                collector.problem("truncated", "file", f"the file is truncated ({cut})")
+            _check_sizes(streams, collector)
             reader, media_kind = video.reader_version(), "video"
         if facts is not None:
             reader += " / vidprov bmff"

@@ -12,6 +12,7 @@ from fractions import Fraction
 from typing import Any, BinaryIO
 
 from ..errors import NotMediaError
+from ..media import DECODER_OPTIONS
 from . import bmff
 from .collect import Collector
 from .model import Field, FormatInfo, StreamInfo
@@ -83,7 +84,9 @@ def _positive(value: Any) -> int | None:
 def open_container(handle: BinaryIO, path: str) -> Any:
     av = _av()
     try:
-        return av.open(handle, metadata_errors="backslashreplace")
+        # The decoder limits keep a crafted header from making FFmpeg's probe
+        # build gigantic pictures.
+        return av.open(handle, metadata_errors="backslashreplace", options=DECODER_OPTIONS)
     except (av.error.FFmpegError, ValueError, EOFError) as error:
         raise NotMediaError("not a video or image file vidprov can read "
                             f"(FFmpeg: {getattr(error, 'strerror', None) or error})", path) from None
