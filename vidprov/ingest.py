@@ -350,6 +350,9 @@ def resolve_clip(index: Index, reference: str | os.PathLike[str]) -> StoredClip:
         return stored
     if _DIGITS.fullmatch(text) or (_HEX.fullmatch(text) and len(text) >= MIN_PREFIX):
         raise NotFoundError(f"{printable(text)}: no clip has this id or sha256 prefix, and there is no such file")
+    if _HEX.fullmatch(text):
+        raise NotFoundError(f"{printable(text)}: too short for a sha256 prefix (give {MIN_PREFIX} or more hex "
+                            "digits), and there is no such file")
     raise NotFoundError(f"{printable(text)}: no such file, and not a clip reference; give {REFERENCE_SYNTAX}")
 
 
