@@ -342,13 +342,23 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
             for chunk in range(keys.CHUNKS):
                 wanted.setdefault((chunk, int(chunks[row, chunk])), []).append((int(frame), int(frame_keys[row])))
     postings = index.postings(list(wanted))
-    voters: dict[int, set[int]] = {}
+    if not postings:
+        return {}
+    # One flat array of (posting, asking frame) pairs, checked in one go.
+    clips, frames, posted_keys, asked_keys = [], [], [], []
     for chunk_key, entries in postings.items():
         for frame, key in wanted[chunk_key]:
-            near = entries["clip"][keys.key_distance(entries["key"], key) <= KEY_DISTANCE]
-            for clip in np.unique(near).tolist():
-                voters.setdefault(clip, set()).add(frame)
-    return {clip: len(frames) for clip, frames in voters.items()}
+            clips.append(entries["clip"])
+            posted_keys.append(entries["key"])
+            frames.append(np.full(len(entries), frame, dtype=np.int64))
+            asked_keys.append(np.full(len(entries), key, dtype=np.uint64))
+    distance = keys.key_distance(np.concatenate(posted_keys), np.concatenate(asked_keys))
+    near = distance <= KEY_DISTANCE
+    clip_ids = np.concatenate(clips)[near].astype(np.int64)
+    frame_ids = np.concatenate(frames)[near]
+    pairs = np.unique(clip_ids * (1 << 20) + frame_ids)  # distinct (clip, query frame)
+    voted, counts = np.unique(pairs >> 20, return_counts=True)
+    return dict(zip(voted.tolist(), counts.tolist()))
 
 
 def search(index: Index, query: Fingerprint, *, threshold: float = DEFAULT_THRESHOLD,

@@ -62,6 +62,8 @@ def chunk_values(keys: np.ndarray) -> np.ndarray:
 def key_distance(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
     """Hamming distance between 64-bit keys (elementwise, broadcasting)."""
     x = np.bitwise_xor(np.asarray(a, dtype=np.uint64), np.asarray(b, dtype=np.uint64))
+    if hasattr(np, "bitwise_count"):  # numpy 2: a hardware popcount
+        return np.bitwise_count(x).astype(np.int32)
     total = np.zeros(x.shape, dtype=np.int32)
     for shift in (0, 16, 32, 48):
         total += _POPCOUNT16[((x >> np.uint64(shift)) & np.uint64(0xFFFF)).astype(np.int64)]

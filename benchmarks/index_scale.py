@@ -1,0 +1,200 @@
+"""How the index scales: add throughput, size, query latency and recall at 10k to 1M clips.
+
+    python benchmarks/index_scale.py [--sizes 10000,100000,1000000] [--backends sqlite] [--workdir DIR]
+
+Each clip is a synthetic fingerprint of realistic structure: 60 frames two a
+second, in one to four shots; within a shot each frame's hash drifts a few
+bits from the one before, as consecutive frames of footage do. Queries are
+
+* noisy copies of indexed clips: every frame hash 24 bits off (of 256), the
+  recall target being 0.99 of them found;
+* absent clips, never indexed: any match is a false one.
+
+Reported per size: add throughput (bulk load), size on disk, query latency p50
+and p95 per query clip in a warm process, the first query of a cold process
+(start-up, imports and opening the index included), single-clip add latency
+on the full index, recall and false matches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from vidprov import match
+from vidprov.fingerprint import Fingerprint, FrameRecord
+from vidprov.hashing import FrameHash
+from vidprov.index import open_index
+from vidprov.records import Clip
+
+FRAMES = 60
+BITS = 256
+COPY_FLIPS = 24
+QUERIES = 200
+BATCH = 10_000
+
+
+def synthetic_hashes(rng: np.random.Generator) -> np.ndarray:
+    """60 packed 256-bit hashes: shots of drifting hashes."""
+    # Each frame flips a few random bits of the one before; a cut starts afresh.
+    flips = np.zeros((FRAMES, BITS), dtype=bool)
+    rows = np.repeat(np.arange(FRAMES), 6)
+    flips[rows, rng.integers(0, BITS, size=len(rows))] = True
+    bits = np.logical_xor.accumulate(flips, axis=0) ^ (rng.random(BITS) < 0.5)
+    for cut in rng.choice(np.arange(5, FRAMES - 5), size=int(rng.integers(0, 4)), replace=False):
+        bits[cut:] ^= rng.random(BITS) < 0.5
+    return np.packbits(bits, axis=1)
+
+
+def noisy(hashes: np.ndarray, rng: np.random.Generator, flips: int = COPY_FLIPS) -> np.ndarray:
+    bits = np.unpackbits(hashes, axis=1).astype(bool)
+    positions = np.argsort(rng.random(bits.shape), axis=1)[:, :flips]  # distinct bits per frame
+    np.put_along_axis(bits, positions, ~np.take_along_axis(bits, positions, axis=1), axis=1)
+    return np.packbits(bits, axis=1)
+
+
+def make_fingerprint(number: int, hashes: np.ndarray) -> Fingerprint:
+    frames = tuple(FrameRecord(i * 0.5, FrameHash(hashes[i].tobytes(), BITS), 100, i * 15) for i in range(FRAMES))
+    return Fingerprint(sha256=f"{number:064x}", algorithm="pdq", params=(("input", "gray64"),),
+                       duration=FRAMES * 0.5, fps=30.0, width=1280, height=720, codec="h264", crop=None,
+                       frames=frames, size=1000 + number)
+
+
+def clip_for(fp: Fingerprint) -> Clip:
+    return Clip(sha256=fp.sha256, size=fp.size, media_type="video/mp4", duration_s=fp.duration)
+
+
+def disk_size(location: str) -> int:
+    return sum(os.path.getsize(p) for p in (location, location + "-wal", location + "-shm") if os.path.exists(p))
+
+
+def build(location: str, size: int, seed: int) -> tuple[float, dict[int, np.ndarray]]:
+    """Fill a new index with ``size`` clips; return seconds taken and the hashes of sampled clips."""
+    rng = np.random.default_rng(seed)
+    sampled = set(rng.choice(size, size=min(QUERIES, size), replace=False).tolist())
+    kept: dict[int, np.ndarray] = {}
+    start = time.perf_counter()
+    with open_index(location, create=True) as index:
+        for first in range(0, size, BATCH):
+            items = []
+            for number in range(first, min(size, first + BATCH)):
+                hashes = synthetic_hashes(rng)
+                if number in sampled:
+                    kept[number] = hashes
+                fp = make_fingerprint(number, hashes)
+                items.append((clip_for(fp), fp, None))
+            index.add_clips(items)
+            print(f"  {min(size, first + BATCH):>9,} clips, {time.perf_counter() - start:7.1f} s",
+                  file=sys.stderr, flush=True)
+        optimize = getattr(index, "optimize", None)
+        if optimize is not None:
+            optimize()
+    return time.perf_counter() - start, kept
+
+
+COLD_QUERY = """
+import json, sys, time
+start = time.perf_counter()
+from vidprov import match
+from vidprov.fingerprint import Fingerprint
+from vidprov.index import open_index
+query = Fingerprint.from_json(open(sys.argv[2]).read())
+with open_index(sys.argv[1]) as index:
+    found = match.search(index, query)
+print(json.dumps({"seconds": time.perf_counter() - start, "found": [m.reference for m in found]}))
+"""
+
+
+def measure(location: str, size: int, kept: dict[int, np.ndarray], seed: int) -> dict[str, object]:
+    rng = np.random.default_rng(seed + 1)
+    copies = [(number, make_fingerprint(10**12 + number, noisy(hashes, rng))) for number, hashes in kept.items()]
+    absent = [make_fingerprint(10**13 + n, synthetic_hashes(rng)) for n in range(len(copies))]
+    latencies: list[float] = []
+    found = false = 0
+    with open_index(location) as index:
+        match.search(index, copies[0][1])  # warm the page cache and imports
+        for number, query in copies:
+            start = time.perf_counter()
+            results = match.search(index, query)
+            latencies.append(time.perf_counter() - start)
+            found += any(m.reference == f"{number:064x}" for m in results)
+            false += sum(m.reference != f"{number:064x}" for m in results)
+        for query in absent:
+            start = time.perf_counter()
+            results = match.search(index, query)
+            latencies.append(time.perf_counter() - start)
+            false += len(results)
+        adds = []
+        for n in range(20):
+            fp = make_fingerprint(10**14 + n, synthetic_hashes(rng))
+            start = time.perf_counter()
+            index.add_clip(clip_for(fp), fp)
+            adds.append(time.perf_counter() - start)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        handle.write(copies[1][1].to_json())
+    cold = subprocess.run([sys.executable, "-c", COLD_QUERY, location, handle.name], capture_output=True,
+                          text=True, check=True)
+    os.unlink(handle.name)
+    cold_seconds = json.loads(cold.stdout)["seconds"]
+    latencies_ms = np.array(latencies) * 1000
+    return {
+        "p50_ms": float(np.percentile(latencies_ms, 50)),
+        "p95_ms": float(np.percentile(latencies_ms, 95)),
+        "recall": found / len(copies),
+        "false_matches": false,
+        "add_ms_p50": statistics.median(adds) * 1000,
+        "cold_first_query_s": cold_seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--backends", default="sqlite", help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--postgres", default=os.environ.get("VIDPROV_BENCH_POSTGRES"),
+                        help="postgresql:// URL of a database to fill (it is emptied first)")
+    parser.add_argument("--workdir", default=None, help="where the SQLite files go (default: a temporary folder)")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="vidprov-scale-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"| backend | clips | load s | clips/s | size MB | query p50 ms | query p95 ms | cold first query s | "
+          f"add ms (p50) | recall | false matches |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for size in [int(s) for s in args.sizes.split(",")]:
+        for backend in args.backends.split(","):
+            if backend == "sqlite":
+                location = str(workdir / f"scale-{size}.db")
+                for suffix in ("", "-wal", "-shm"):
+                    if os.path.exists(location + suffix):
+                        os.remove(location + suffix)
+            else:
+                if not args.postgres:
+                    print(f"note: no --postgres URL; {backend} skipped", file=sys.stderr)
+                    continue
+                location = args.postgres
+                with open_index(location, create=True) as index:
+                    getattr(index, "drop_everything")()
+            print(f"{backend} {size:,} clips:", file=sys.stderr)
+            seconds, kept = build(location, size, args.seed)
+            result = measure(location, size, kept, args.seed)
+            on_disk = disk_size(location) if backend == "sqlite" else getattr(open_index(location), "disk_size")()
+            print(f"| {backend} | {size:,} | {seconds:.0f} | {size / seconds:,.0f} | {on_disk / 1e6:,.0f} | "
+                  f"{result['p50_ms']:.1f} | {result['p95_ms']:.1f} | {result['cold_first_query_s']:.2f} | "
+                  f"{result['add_ms_p50']:.1f} | {result['recall']:.3f} | {result['false_matches']} |", flush=True)
+    if not args.workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
