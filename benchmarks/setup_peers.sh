@@ -8,3 +8,7 @@ apt-get update -qq
 apt-get install -y -qq pkg-config libavdevice-dev libavfilter-dev libavformat-dev libavcodec-dev \
     libswresample-dev libswscale-dev libavutil-dev ffmpeg
 pip install vpdq videohash2
+# perception asks for opencv-contrib-python-headless<5, whose cv2 would replace the OpenCV vidprov
+# installs; its TMK hasher works with either, so install it without dependencies and add the rest.
+pip install --no-deps perception
+pip install validators rich tqdm pywavelets scipy Pillow
