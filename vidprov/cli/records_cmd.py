@@ -411,7 +411,9 @@ def _people_say(bundle: RecordBundle) -> list[str]:
             if value:
                 lines.append(_line(label, printable(value, TEXT_LIMIT), 4))
         if appearance.relay_of is not None:
-            lines.append(_line(appearance.relay_of.kind.value + "s", appearance.relay_of.appearance_id, 4))
+            source = bundle.appearance(appearance.relay_of.appearance_id)
+            about = f" ({_appearance_brief(source)})" if source is not None else ""
+            lines.append(_line(appearance.relay_of.kind.value + "s", appearance.relay_of.appearance_id + about, 4))
         for url in appearance.archive_urls:
             lines.append(_line("archived", printable(url, TEXT_LIMIT), 4))
         for claim in claims_in.get(appearance.id, []):
