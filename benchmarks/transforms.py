@@ -33,7 +33,7 @@ import numpy as np
 Frames = Iterator[tuple[float, np.ndarray]]
 
 #: Bump when a transform changes what it draws, so cached variants are rebuilt.
-TRANSFORMS_VERSION = 1
+TRANSFORMS_VERSION = 2
 
 #: Encoder settings for every variant unless a transform says otherwise.
 #: ``veryfast`` keeps the full benchmark within its time budget; the quality
@@ -334,7 +334,7 @@ def pad_9x16_blur(src: Path, dst: Path, rng: np.random.Generator, fillers: Seque
     import cv2
 
     info = probe(src)
-    height = even(min(1280, max(640, info.height)))
+    height = even(min(1280, max(info.width, info.height)))
     width = even(height * 9 / 16)
     sigma = float(rng.uniform(12, 24))
     darken = float(rng.uniform(0.5, 0.8))
@@ -537,14 +537,20 @@ def _encode_counted(dst: Path, frames: Frames, fps: float, crf: str = DEFAULT_CR
 
 # --------------------------------------------------------------------------- multi-clip transforms
 
-#: Compilations, picture-in-picture and screen recordings share this frame rate.
-MIX_FPS = 25.0
+#: Frame size and rate of compilations and picture-in-picture.
+MIX_CANVAS = (640, 360, 25.0)
+
+#: Length range in seconds of each filler part of a compilation.
+FILLER_SECONDS = (4.0, 8.0)
+
+#: Frame size and rate of screen recordings: what a phone or capture tool writes.
+SCREEN_CANVAS = (960, 540, 24.0)
 
 
 def compilation(src: Path, dst: Path, rng: np.random.Generator, fillers: Sequence[Path]) -> Result:
-    """The clip as the middle part of a 640x360 compilation: a part of another clip
-    (``fillers[0]``) and generated footage around it, in random order, hard cuts."""
-    width, height, fps = 640, 360, MIX_FPS
+    """The clip as the middle part of a compilation (``MIX_CANVAS``): a part of another
+    clip (``fillers[0]``) and generated footage around it, in random order, hard cuts."""
+    width, height, fps = MIX_CANVAS
     info = probe(src)
     keep = float(rng.uniform(0.5, 1.0))
     length = min(info.duration * keep, 40.0)
@@ -552,9 +558,9 @@ def compilation(src: Path, dst: Path, rng: np.random.Generator, fillers: Sequenc
     start = round(float(rng.uniform(0.0, 1.0)) * max(0.0, info.duration - count / fps), 3)
     filler = fillers[0]
     filler_info = probe(filler)
-    filler_count = int(float(rng.uniform(4.0, 8.0)) * fps)
+    filler_count = int(float(rng.uniform(*FILLER_SECONDS)) * fps)
     filler_start = round(float(rng.uniform(0.0, 1.0)) * max(0.0, filler_info.duration - filler_count / fps), 3)
-    generated_count = int(float(rng.uniform(4.0, 8.0)) * fps)
+    generated_count = int(float(rng.uniform(*FILLER_SECONDS)) * fps)
     generated_seed = int(rng.integers(1 << 30))
     filler_first = bool(rng.random() < 0.5)
 
@@ -595,7 +601,7 @@ def pip(src: Path, dst: Path, rng: np.random.Generator, fillers: Sequence[Path])
     """The clip shrunk to 40-50% of the frame, in a corner of another clip (``fillers[0]``)."""
     import cv2
 
-    width, height, fps = 640, 360, MIX_FPS
+    width, height, fps = MIX_CANVAS
     info = probe(src)
     share = float(rng.uniform(0.40, 0.50))
     corner = str(rng.choice(["top-left", "top-right", "bottom-left", "bottom-right"]))
@@ -603,7 +609,7 @@ def pip(src: Path, dst: Path, rng: np.random.Generator, fillers: Sequence[Path])
     if info.height > info.width:  # portrait insets get the height of the box, not the width
         scale = height * min(0.8, share * 1.6) / info.height
     w, h = even(info.width * scale), even(info.height * scale)
-    margin, border = 16, 2
+    margin, border = even(width * 0.025), 2
     x = margin if "left" in corner else width - w - margin
     y = margin if "top" in corner else height - h - margin
     background = fillers[0]
@@ -645,7 +651,7 @@ def screen_recording(src: Path, dst: Path, rng: np.random.Generator, fillers: Se
     at another size and rate: keystone perspective, mild blur, moire and noise."""
     import cv2
 
-    width, height, fps = 960, 540, 24.0
+    width, height, fps = SCREEN_CANVAS
     info = probe(src)
     screen_w, screen_h = 800, 470
     video_box = (8, 32, screen_w - 16, screen_h - 32 - 48)  # x, y, w, h inside the player
