@@ -127,7 +127,8 @@ def build_appearance(*, info_json: str | os.PathLike[str] | Mapping[str, Any] | 
 
     With ``info_json`` (a yt-dlp ``.info.json``), the fields given override
     what the file says. Without a platform, the URL's site decides it
-    (``x.com`` is ``x``), and failing that it is ``other``.
+    (``x.com`` is ``x``, a site vidprov has no name for is ``web``), and
+    without a URL it is ``other``.
     """
     given: dict[str, Any] = {name: value for name, value in (
         ("platform", platform), ("url", url), ("publisher", publisher), ("handle", handle),
@@ -139,8 +140,15 @@ def build_appearance(*, info_json: str | os.PathLike[str] | Mapping[str, Any] | 
     if not given:
         return None
     if "platform" not in given:
-        given["platform"] = platform_from_info({"webpage_url": url}) if url else Platform.OTHER
+        given["platform"] = _platform_of(url)
     return Appearance(**given)
+
+
+def _platform_of(url: str | None) -> Platform:
+    if url is None:
+        return Platform.OTHER
+    platform = platform_from_info({"webpage_url": url})
+    return Platform.WEB if platform is Platform.OTHER else platform
 
 
 # ------------------------------------------------------------------ add
@@ -180,15 +188,17 @@ class AddResult:
 def add(index: Index, path: str | os.PathLike[str], *, appearance: Appearance | None = None,
         claims: Sequence[Claim | ClaimDraft] = (),
         info_json: str | os.PathLike[str] | Mapping[str, Any] | None = None,
-        fingerprint: Fingerprint | None = None, sampling: Sampling | None = None, crop: bool = True,
-        progress: Callable[[float, float | None], None] | None = None) -> AddResult:
+        source_url: str | None = None, fingerprint: Fingerprint | None = None, sampling: Sampling | None = None,
+        crop: bool = True, progress: Callable[[float, float | None], None] | None = None) -> AddResult:
     """Put the clip at ``path`` into ``index`` with where it appeared and what was claimed.
 
     ``appearance`` (or ``info_json``, a yt-dlp ``.info.json`` to read it
     from) says where the clip was published; its ``clip_sha256`` is filled in.
     ``claims`` are claims or drafts: drafts are made in that appearance (or,
     with none, about the clip), so that ``max-age:3d`` is anchored on its
-    ``posted_at``. ``fingerprint`` is one already made of this file with the
+    ``posted_at``. ``source_url`` is the address the file was downloaded from
+    (with ``info_json``, the page yt-dlp downloaded it from); it is recorded
+    on a new clip. ``fingerprint`` is one already made of this file with the
     index's algorithm; otherwise the clip is fingerprinted here (``sampling``,
     ``crop`` and ``progress`` as for :func:`vidprov.fingerprint`).
 
@@ -203,6 +213,8 @@ def add(index: Index, path: str | os.PathLike[str], *, appearance: Appearance | 
                               "no info.json when an appearance is given (read it with build_appearance)")
     if info_json is not None:
         appearance = appearance_from_info_json(info_json)
+        # yt-dlp wrote the info.json beside the file it downloaded from that page.
+        source_url = source_url or appearance.url
     sha256, size = file_sha256(name)
     if appearance is not None:
         appearance = _appearance_of_clip(appearance, sha256)
@@ -221,8 +233,7 @@ def add(index: Index, path: str | os.PathLike[str], *, appearance: Appearance | 
                                                progress=progress)
         meta = read_metadata(name)
         metadata = meta.to_dict()
-        clip = existing.clip if existing is not None else _clip_record(name, sha256, size, made, meta, appearance,
-                                                                       info_json is not None)
+        clip = existing.clip if existing is not None else _clip_record(name, sha256, size, made, meta, source_url)
 
     with index.transaction():
         stored = index.add_clip(clip, made, metadata)
@@ -266,12 +277,10 @@ def _claim_of_clip(claim: Claim | ClaimDraft, appearance: Appearance | None, sha
 
 
 def _clip_record(path: str, sha256: str, size: int, fp: Fingerprint, meta: MediaMetadata,
-                 appearance: Appearance | None, downloaded: bool) -> Clip:
+                 source_url: str | None) -> Clip:
     duration = fp.duration
     if duration is None and meta.format.duration is not None:
         duration = meta.format.duration.value
-    # yt-dlp wrote the info.json beside the file it downloaded from that page.
-    source_url = appearance.url if downloaded and appearance is not None else None
     return Clip(sha256=sha256, size=size, media_type=media_type(path, meta), duration_s=duration,
                 source_url=source_url)
 

@@ -166,6 +166,7 @@ def add_command(clip: str, index_location: str | None, platform: str | None, url
     with open_index(index_location, create=True) as index:
         with clip_progress(click.format_filename(clip)) as progress:
             result = ingest.add(index, clip, appearance=appearance, claims=[draft] if draft else [],
+                                source_url=appearance.url if info_json and appearance else None,
                                 sampling=sampling, crop=crop, progress=progress)
         algorithm = index.algorithm
     if as_json:
