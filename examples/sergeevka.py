@@ -31,7 +31,7 @@ import numpy as np
 import vidprov
 from vidprov import ingest, match, samples
 from vidprov.index import open_index
-from vidprov.records import Appearance, PlaceClaim, Point, Relay, parse_timestamp
+from vidprov.records import Appearance, PlaceClaim, Platform, Point, Relay, RelayKind, parse_timestamp
 
 #: Frames per second of the generated footage: few enough that the example runs in seconds.
 FPS = 15.0
@@ -67,7 +67,7 @@ def main(workdir: Path) -> None:
         earlier = []
         for path, post, when in ((first, 4411, "2024-10-09T06:12:40Z"), (second, 4463, "2024-10-11T17:40:05Z")):
             added = ingest.add(index, path, appearance=Appearance(
-                platform="telegram", publisher="Primorye channel (stand-in)", handle="primorye_example",
+                platform=Platform.TELEGRAM, publisher="Primorye channel (stand-in)", handle="primorye_example",
                 url=f"https://t.me/primorye_example/{post}", post_id=str(post), posted_at=parse_timestamp(when)))
             earlier.append(added.clip)
             print(f"indexed clip {added.clip.id} ({path.name}): posted on Telegram {when}")
@@ -83,7 +83,7 @@ def main(workdir: Path) -> None:
         print(f"geolocation by {geolocation.made_by} covers clips {', '.join(str(c.id) for c in earlier)}")
 
         # 3. The X post and what CSCIS says it shows; then Ukrainska Pravda relaying it.
-        cscis = Appearance(platform="x", publisher="Center for Strategic Communications (CSCIS)",
+        cscis = Appearance(platform=Platform.X, publisher="Center for Strategic Communications (CSCIS)",
                            handle="@cscis_example", url="https://x.com/cscis_example/status/1",
                            posted_at=parse_timestamp("2024-10-18T08:30+03:00"))
         added = ingest.add(index, posted, appearance=cscis, claims=[ingest.ClaimDraft(
@@ -91,9 +91,9 @@ def main(workdir: Path) -> None:
             place=SERGEEVKA)])
         clip = added.clip
         print(f"indexed clip {clip.id} ({posted.name}): posted on X by CSCIS {cscis.posted_at}")
-        relay = Appearance(platform="web", publisher="Ukrainska Pravda", url="https://example.org/up/news/1",
+        relay = Appearance(platform=Platform.WEB, publisher="Ukrainska Pravda", url="https://example.org/up/news/1",
                            posted_at=parse_timestamp("2024-10-18T10:05+03:00"),
-                           relay_of=Relay(kind="relay", appearance_id=cscis.id))
+                           relay_of=Relay(kind=RelayKind.RELAY, appearance_id=cscis.id))
         relayed = ingest.add(index, posted, appearance=relay, claims=[ingest.ClaimDraft(
             text="The footage is at most three days old; the claim cannot be independently verified",
             date="max-age:3d")])

@@ -190,6 +190,8 @@ def test_commands_that_read_need_an_index(tmp_path: Path) -> None:
     result = run("show", "1", index=missing)
     assert result.exit_code == 1
     assert result.stderr == f"vidprov: error: {missing}: no index here yet; add a clip first (vidprov add CLIP)\n"
+    result = run("add", str(tmp_path / "typo.mp4"), "--publisher", "CSCIS", index=missing)
+    assert result.exit_code == 1 and result.stderr == f"vidprov: error: {tmp_path / 'typo.mp4'}: no such file\n"
     assert not missing.exists()
 
 

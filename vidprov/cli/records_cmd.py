@@ -20,7 +20,7 @@ from .. import ingest
 from ..errors import FileAccessError, ValidationError
 from ..index import open_index
 from ..index.base import ClipFilter, Index, StoredClip
-from ..media import Sampling
+from ..media import Sampling, check_file
 from ..metadata import MediaMetadata, printable
 from ..records import (
     Appearance,
@@ -160,6 +160,7 @@ def add_command(clip: str, index_location: str | None, platform: str | None, url
           --claimed-place "Sergeevka training ground" --claimed-coords 44.34,131.66 --radius-m 5000
       vidprov add clip.mp4 --info-json clip.info.json --claimed-date max-age:3d
     """
+    check_file(clip)  # before the index is opened, so that a mistyped path creates no index
     appearance = ingest.build_appearance(info_json=info_json, platform=platform, url=url, publisher=publisher,
                                          handle=handle, posted_at=posted_at)
     draft = _claim_draft(claim_text, claimant, claimed_date, **place)
