@@ -86,6 +86,11 @@ def hamming_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     Both are ``uint8`` arrays of packed hashes, shape ``(n, bytes)``.
     """
+    if a.shape[1] % 8 == 0 and hasattr(np, "bitwise_count"):
+        # numpy 2: a hardware popcount over 64-bit words.
+        wa = np.ascontiguousarray(a).view(np.uint64)
+        wb = np.ascontiguousarray(b).view(np.uint64)
+        return np.bitwise_count(wa[:, None, :] ^ wb[None, :, :]).sum(axis=2, dtype=np.int32)
     xor = np.bitwise_xor(a[:, None, :], b[None, :, :])
     return _POPCOUNT[xor].sum(axis=2, dtype=np.int32)
 

@@ -225,6 +225,8 @@ def _compare_hashes(query: Fingerprint, q_hashes: np.ndarray, reference: Fingerp
         return [], tq, tr
     qi, rj, dist = _pairs(q_hashes[q_index], reference.hashes()[r_index], limit)
     alignments: list[_Alignment] = []
+    if len(np.unique(qi)) < MIN_FRAMES:
+        return alignments, tq, tr
     while len(qi) >= MIN_FRAMES and len(alignments) < MAX_ALIGNMENTS:
         alignment = _best_alignment(tq, tr, qi, rj, dist)
         if alignment is None or len(alignment.query_frames) < MIN_FRAMES:
@@ -318,7 +320,7 @@ def judge(match: Match | None, threshold: float = DEFAULT_THRESHOLD) -> str:
 #: Most candidate clips verified by time alignment per query.
 CANDIDATES = 24
 #: Largest distance between two 64-bit search keys for a frame to vote for a clip.
-KEY_DISTANCE = 19
+KEY_DISTANCE = 16
 
 
 def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:

@@ -35,12 +35,14 @@ from ..fingerprint import Fingerprint, FrameRecord
 from ..hashing import DEFAULT_ALGORITHM, FrameHash
 from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
 from . import keys as K
-from .base import SCHEMA_VERSION, ClipFilter, Index, StoredClip
+from .base import SCHEMA_VERSION, ClipFilter, Index, StoredClip, iter_batches
 
 #: Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT = 60.0
 #: Pending postings are written out as a run of BLOBs past this many rows.
 PENDING_LIMIT = 200_000
+#: Page size of new index files.
+PAGE_SIZE = 16384
 #: Runs of BLOBs allowed before all posting lists are merged back into one each.
 MAX_RUNS = 8
 
@@ -87,12 +89,14 @@ MIGRATIONS: dict[int, list[str]] = {
                decided_at TEXT NOT NULL,
                record TEXT NOT NULL)""",
         """CREATE INDEX verdicts_clip ON verdicts(clip_sha256, decided_at)""",
+        # A rowid table: its rows keep BLOBs of a few KB inline, where a
+        # WITHOUT ROWID table would spill each one to an overflow page.
         """CREATE TABLE postings (
                chunk INTEGER NOT NULL,
                value INTEGER NOT NULL,
                run INTEGER NOT NULL,
-               entries BLOB NOT NULL,
-               PRIMARY KEY (chunk, value, run)) WITHOUT ROWID""",
+               entries BLOB NOT NULL)""",
+        """CREATE UNIQUE INDEX postings_key ON postings(chunk, value, run)""",
         """CREATE TABLE pending (
                chunk INTEGER NOT NULL,
                value INTEGER NOT NULL,
@@ -168,6 +172,8 @@ class SQLiteIndex(Index):
         self._db.close()
 
     def _create(self, algorithm: str) -> None:
+        # Large pages hold a posting list of a big index in one read.
+        self._db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         with self.transaction():
             self._apply(1)
             self._db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
@@ -302,7 +308,7 @@ class SQLiteIndex(Index):
             "VALUES (?, ?, ?, ?, ?, ?)",
             (clip_id, _json(header), fingerprint.times().astype("<f8").tobytes(), hashes.tobytes(),
              np.array([f.quality for f in fingerprint.frames], dtype=np.uint8).tobytes(),
-             np.array([f.index for f in fingerprint.frames], dtype="<i8").tobytes()))
+             np.array([f.index for f in fingerprint.frames], dtype="<i4").tobytes()))
         return K.clip_postings(clip_id, hashes, self.algorithm)
 
     def _write_run(self, entries: np.ndarray) -> None:
@@ -500,22 +506,28 @@ class SQLiteIndex(Index):
 
     def postings(self, chunks: list[tuple[int, int]]) -> dict[tuple[int, int], np.ndarray]:
         found: dict[tuple[int, int], list[np.ndarray]] = {}
-        chunks = list(dict.fromkeys(chunks))
-        execute = self._db.execute  # sqlite3 caches the prepared statements
-        for chunk, value in chunks:
-            for (blob,) in execute("SELECT entries FROM postings WHERE chunk = ? AND value = ?", (chunk, value)):
-                found.setdefault((chunk, value), []).append(K.decode_postings(blob))
+        by_chunk: dict[int, list[int]] = {}
+        for chunk, value in dict.fromkeys(chunks):
+            by_chunk.setdefault(chunk, []).append(value)
         has_pending = self._db.execute("SELECT 1 FROM pending LIMIT 1").fetchone() is not None
-        if has_pending:
-            for chunk, value in chunks:
-                rows = execute("SELECT clip_id, frame, key FROM pending WHERE chunk = ? AND value = ?",
-                              (chunk, value)).fetchall()
+        for chunk, values in by_chunk.items():
+            for batch in iter_batches(values, 500):
+                marks = ",".join("?" * len(batch))
+                for value, blob in self._db.execute(
+                        f"SELECT value, entries FROM postings WHERE chunk = ? AND value IN ({marks})", [chunk, *batch]):
+                    found.setdefault((chunk, value), []).append(K.decode_postings(blob))
+                if not has_pending:
+                    continue
+                rows = self._db.execute(f"SELECT value, clip_id, frame, key FROM pending WHERE chunk = ? "
+                                        f"AND value IN ({marks}) ORDER BY value", [chunk, *batch]).fetchall()
                 if rows:
                     data = np.array(rows, dtype=np.int64)
                     entries = np.empty(len(data), dtype=K.POSTING)
-                    entries["clip"], entries["frame"] = data[:, 0], data[:, 1]
-                    entries["key"] = data[:, 2].view(np.uint64)
-                    found.setdefault((chunk, value), []).append(entries)
+                    entries["clip"], entries["frame"] = data[:, 1], data[:, 2]
+                    entries["key"] = data[:, 3].view(np.uint64)
+                    bounds = np.nonzero(np.diff(data[:, 0]))[0] + 1
+                    for part, start in zip(np.split(entries, bounds), np.concatenate(([0], bounds))):
+                        found.setdefault((chunk, int(data[start, 0])), []).append(part)
         return {key: parts[0] if len(parts) == 1 else np.concatenate(parts) for key, parts in found.items()}
 
 
@@ -524,7 +536,7 @@ def _fingerprint_from_row(row: tuple[Any, ...]) -> Fingerprint:
     data = json.loads(header)
     t = np.frombuffer(times, dtype="<f8")
     q = np.frombuffer(qualities, dtype=np.uint8)
-    n = np.frombuffer(numbers, dtype="<i8")
+    n = np.frombuffer(numbers, dtype="<i4")
     width = len(hashes) // max(1, len(t))
     frames = tuple(FrameRecord(float(t[i]), FrameHash(hashes[i * width:(i + 1) * width], width * 8),
                                int(q[i]), int(n[i])) for i in range(len(t)))
