@@ -361,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not sources:
         parser.error("no sources selected")
     selected = set(args.only.split(",")) if args.only else {"vidprov", *PEERS}
-    thresholds = [float(t) for t in args.threshold.split(",") if t]
+    thresholds = [float(t) for t in args.threshold.split(",") if t]  # the first one judges the tables
     algorithms = [a for a in args.algorithm.split(",") if a] or [None]
 
     tools: list[Tool] = []
@@ -393,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(thresholds) > 1:
         for run in runs:
             if isinstance(run.tool, Vidprov) and not run.reason:
-                for threshold in thresholds:
+                for threshold in sorted(set(thresholds)):
                     sweep_runs[(run.tool.name, threshold)] = rethreshold(run, threshold)
     header = (f"## Reupload benchmark (seed {args.seed}{', quick' if args.quick else ''})\n\n"
               f"{len(sources)} sources ({', '.join(s.name for s in sources)}), {len(names)} transforms, "

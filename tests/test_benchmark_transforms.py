@@ -271,3 +271,19 @@ def test_group_members_and_shown_fillers_never_count_as_false_positives(tmp_path
     assert label_of(edit, Path("te_chair-orig-22-sd-bar.mp4")) is False
     mix = Query(tmp_path / "compilation.mp4", "compilation", "intel_car-detection", frozenset({"chair"}))
     assert label_of(mix, Path("te_chair-orig-22-sd-bar.mp4")) is None
+
+
+def test_vidprov_column_says_why_when_matching_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from peers import Vidprov
+
+    monkeypatch.setitem(sys.modules, "vidprov.match", None)  # importing it now raises ImportError
+    reason = Vidprov().unavailable()
+    assert reason is not None and reason.startswith("vidprov matching not available")
+
+
+def test_benchmark_skips_without_a_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from reupload import main
+
+    assert main(["--corpus", str(tmp_path / "absent"), "--workdir", str(tmp_path / "work")]) == 0
+    captured = capsys.readouterr()
+    assert "skipped: no corpus" in captured.err and captured.out == ""
