@@ -59,13 +59,27 @@ class Tool(ABC):
     rule: str = ""
     #: Whether fingerprints may be kept on disk between runs (peers do not change under us).
     cacheable: bool = True
+    #: The module a peer imports and the PyPI distribution that provides it.
+    module: str = ""
+    distribution: str = ""
 
     def unavailable(self) -> str | None:
         """Why this tool cannot run here, or None when it can."""
+        if not self.module:
+            return None
+        import importlib
+
+        try:
+            importlib.import_module(self.module)
+        except Exception as ex:  # a broken native dependency fails with more than ImportError
+            return (f"{self.distribution} is not usable here ({type(ex).__name__}: {ex}); "
+                    "benchmarks/setup_peers.sh installs it")
         return None
 
     def version(self) -> str:
-        return ""
+        from importlib.metadata import version
+
+        return version(self.distribution) if self.distribution else ""
 
     @abstractmethod
     def fingerprint(self, path: Path) -> Any:
@@ -173,18 +187,7 @@ class Vpdq(Tool):
     DISTANCE = 31
     QUERY_PERCENT = 80.0
     COMPARED_PERCENT = 0.0
-
-    def unavailable(self) -> str | None:
-        try:
-            import vpdq  # noqa: F401
-        except ImportError as ex:
-            return f"vpdq is not installed ({ex}); benchmarks/setup_peers.sh installs it"
-        return None
-
-    def version(self) -> str:
-        from importlib.metadata import version
-
-        return version("vpdq")
+    module = distribution = "vpdq"
 
     def fingerprint(self, path: Path) -> VpdqHash:
         import vpdq
@@ -234,22 +237,14 @@ class VideoHash2(Tool):
     rule = "Hamming <= 10 of 64 bits"
     BITS = 64
     DISTANCE = 10
+    module = distribution = "videohash2"
 
     def unavailable(self) -> str | None:
         import shutil
 
-        try:
-            import videohash2  # noqa: F401
-        except ImportError as ex:
-            return f"videohash2 is not installed ({ex}); benchmarks/setup_peers.sh installs it"
         if shutil.which("ffmpeg") is None:
             return "videohash2 needs an ffmpeg binary on PATH; benchmarks/setup_peers.sh installs it"
-        return None
-
-    def version(self) -> str:
-        from importlib.metadata import version
-
-        return version("videohash2")
+        return super().unavailable()
 
     def fingerprint(self, path: Path) -> int:
         from videohash2 import VideoHash
@@ -271,22 +266,10 @@ class Tmk(Tool):
     name = "tmk"
     rule = "TMK L2 similarity >= 0.7"
     THRESHOLD = 0.7
+    module, distribution = "perception.hashers", "perception"
 
     def __init__(self) -> None:
         self._hasher: Any = None
-
-    def unavailable(self) -> str | None:
-        try:
-            from perception.hashers import TMKL2  # noqa: F401
-        except Exception as ex:  # a broken native dependency fails with more than ImportError
-            return (f"perception (thorn) is not usable: {type(ex).__name__}: {ex}; "
-                    "benchmarks/setup_peers.sh installs it")
-        return None
-
-    def version(self) -> str:
-        from importlib.metadata import version
-
-        return version("perception")
 
     @property
     def hasher(self) -> Any:
