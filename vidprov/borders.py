@@ -54,6 +54,12 @@ class CropBox:
     def is_full(self, width: int, height: int) -> bool:
         return (self.x, self.y, self.width, self.height) == (0, 0, width, height)
 
+    def contains_most_of(self, other: CropBox, share: float = 0.85) -> bool:
+        """Whether ``other`` covers at least ``share`` of this box (so they frame the same picture)."""
+        x = max(0, min(self.x + self.width, other.x + other.width) - max(self.x, other.x))
+        y = max(0, min(self.y + self.height, other.y + other.height) - max(self.y, other.y))
+        return x * y >= share * self.width * self.height
+
     def to_dict(self) -> dict[str, int]:
         return {"x": self.x, "y": self.y, "width": self.width, "height": self.height}
 

@@ -55,7 +55,8 @@ class FrameRecord:
 
     ``mirror`` is the hash of the horizontally mirrored picture, present when
     the fingerprint was made with ``mirror=True`` (query clips, so that a
-    flipped reupload still matches).
+    flipped reupload still matches). ``windows`` are the hashes of the
+    fingerprint's ``windows`` (insets, screens) in this frame.
     """
 
     t: float
@@ -63,11 +64,14 @@ class FrameRecord:
     quality: int
     index: int
     mirror: FrameHash | None = None
+    windows: tuple[FrameHash, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"t": self.t, "hash": str(self.hash), "quality": self.quality, "index": self.index}
         if self.mirror is not None:
             data["mirror"] = str(self.mirror)
+        if self.windows:
+            data["windows"] = [str(h) for h in self.windows]
         return data
 
 
@@ -92,6 +96,7 @@ class Fingerprint:
     crop: CropBox | None
     frames: tuple[FrameRecord, ...]
     size: int = 0
+    windows: tuple[CropBox, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -128,6 +133,11 @@ class Fingerprint:
         return np.frombuffer(b"".join(f.mirror.data for f in self.frames), dtype=np.uint8).reshape(  # type: ignore[union-attr]
             len(self.frames), -1)
 
+    def window_hashes(self) -> list[np.ndarray]:
+        """For each of :attr:`windows`, the frame hashes inside it, like :meth:`hashes`."""
+        return [np.frombuffer(b"".join(f.windows[k].data for f in self.frames), dtype=np.uint8).reshape(
+                len(self.frames), -1) for k in range(len(self.windows)) if self.frames]
+
     def times(self) -> np.ndarray:
         return np.array([f.t for f in self.frames], dtype=np.float64)
 
@@ -146,6 +156,7 @@ class Fingerprint:
             "height": self.height,
             "codec": self.codec,
             "crop": self.crop.to_dict() if self.crop else None,
+            "windows": [w.to_dict() for w in self.windows],
             "frames": [frame.to_dict() for frame in self.frames],
         }
 
@@ -165,7 +176,8 @@ class Fingerprint:
             frames = tuple(
                 FrameRecord(t=float(f["t"]), hash=FrameHash.from_hex(str(f["hash"])),
                             quality=int(f["quality"]), index=int(f.get("index", -1)),
-                            mirror=FrameHash.from_hex(str(f["mirror"])) if f.get("mirror") else None)
+                            mirror=FrameHash.from_hex(str(f["mirror"])) if f.get("mirror") else None,
+                            windows=tuple(FrameHash.from_hex(str(h)) for h in f.get("windows") or ()))
                 for f in data["frames"]
             )
             crop = CropBox.from_dict(data["crop"]) if data.get("crop") else None
@@ -184,6 +196,7 @@ class Fingerprint:
                 crop=crop,
                 frames=frames,
                 size=int(data.get("size", 0)),
+                windows=tuple(CropBox.from_dict(w) for w in data.get("windows") or ()),
                 schema_version=version,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
@@ -258,6 +271,7 @@ class HashedFrame:
     quality: int
     image: np.ndarray = field(repr=False)
     mirror: FrameHash | None = None
+    windows: tuple[FrameHash, ...] = ()
 
 
 class FramePipeline:
@@ -270,7 +284,8 @@ class FramePipeline:
 
     def __init__(self, path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAULT_ALGORITHM,
                  sampling: Sampling | None = None, crop: bool = True, hash_input: str = "gray64",
-                 mirror: bool = False, progress: Callable[[float, float | None], None] | None = None) -> None:
+                 mirror: bool = False, windows: bool = False,
+                 progress: Callable[[float, float | None], None] | None = None) -> None:
         if hash_input not in HASH_INPUTS:
             raise ValidationError("hash_input", hash_input, ", ".join(HASH_INPUTS))
         self.hasher = algorithm if isinstance(algorithm, Hasher) else get_hasher(algorithm)
@@ -281,6 +296,10 @@ class FramePipeline:
         self.hash_input = hash_input
         self.mirror = mirror and hash_input == "gray64"
         self.detect_borders = crop and hash_input == "gray64"
+        self.find_windows = windows and hash_input == "gray64"
+        #: Windows inside the frame where footage may be playing (found when ``windows`` is asked for).
+        self.windows: tuple[CropBox, ...] = ()
+        self._size = (0, 0)
         self.progress = progress
         self.decoder = Decoder(self.path, self.sampling)
         self.crop: CropBox | None = None
@@ -316,56 +335,65 @@ class FramePipeline:
         if self.progress is not None:
             self.progress(time, self.decoder.info.duration)
 
-    def _active(self, grid: np.ndarray, width: int, height: int) -> np.ndarray:
+    def _cut(self, grid: np.ndarray, box: CropBox) -> np.ndarray:
+        """The part ``box`` of a frame's grid, as a hash input."""
         import cv2
 
-        assert self.crop is not None
-        active = crop_grid(grid, self.crop, width, height)
-        return cv2.resize(active, (HASH_INPUT_SIZE, HASH_INPUT_SIZE), interpolation=cv2.INTER_AREA)
+        width, height = self._size
+        return cv2.resize(crop_grid(grid, box, width, height), (HASH_INPUT_SIZE, HASH_INPUT_SIZE),
+                          interpolation=cv2.INTER_AREA)
 
     def _gray_frames(self) -> Iterator[HashedFrame]:
         """Frames shrunk to a small grid, cropped once the border is settled, hashed in batches."""
         detector: BorderDetector | None = None
-        pending: list[tuple[int, float, np.ndarray]] = []  # grids waiting for the border
-        batch: list[tuple[int, float, np.ndarray]] = []  # hash inputs waiting for the hasher
-        width = height = 0
+        batch: list[tuple[int, float, np.ndarray]] = []  # grids waiting for the border, then for the hasher
         for frame in self.decoder:
             grid = frame.small_luma(GRID_SIZE)
+            batch.append((frame.index, frame.time, grid))
             if self.crop is None:
-                width, height = frame.width, frame.height
-                if not self.detect_borders:
-                    self.crop = CropBox.full(width, height)
+                self._size = (frame.width, frame.height)
+                if not (self.detect_borders or self.find_windows):
+                    self.crop = CropBox.full(*self._size)
                 else:
                     if detector is None:
-                        detector = BorderDetector(width, height)
+                        detector = BorderDetector(*self._size)
                     if detector.wants(frame.time):
                         detector.add(frame.time, frame.luma())
-                    pending.append((frame.index, frame.time, grid))
-                    if not (detector.done or len(pending) >= MAX_PENDING):
+                    if not (detector.done or len(batch) >= MAX_PENDING):
                         continue
-                    self.crop = detector.crop()
-                    batch += [(i, t, self._active(g, width, height)) for i, t, g in pending]
-                    pending.clear()
-                    yield from self._hash_batch(batch)
-                    continue
-            batch.append((frame.index, frame.time, self._active(grid, width, height)))
+                    self._settle(detector, batch)
             if len(batch) >= HASH_BATCH:
                 yield from self._hash_batch(batch)
         if self.crop is None and detector is not None:
-            self.crop = detector.crop()
-            batch += [(i, t, self._active(g, width, height)) for i, t, g in pending]
+            self._settle(detector, batch)
         yield from self._hash_batch(batch)
+
+    def _settle(self, detector: BorderDetector, held: list[tuple[int, float, np.ndarray]]) -> None:
+        """Fix the crop (and the windows footage may play in) from the frames held so far."""
+        self.crop = detector.crop() if self.detect_borders else CropBox.full(*self._size)
+        if self.find_windows:
+            from .windows import find_windows
+
+            self.windows = tuple(w for w in find_windows([g for _, _, g in held], self._size)
+                                 if not self.crop.contains_most_of(w))
 
     def _hash_batch(self, batch: list[tuple[int, float, np.ndarray]]) -> Iterator[HashedFrame]:
         if not batch:
             return
-        images = np.stack([image for _, _, image in batch])
+        assert self.crop is not None
+        images = np.stack([self._cut(grid, self.crop) for _, _, grid in batch])
         hashed = self.hasher.hash_images(images)
         mirrors: list[FrameHash | None] = [None] * len(batch)
         if self.mirror:
             mirrors = [digest for digest, _ in self.hasher.hash_images(np.ascontiguousarray(images[:, :, ::-1]))]
-        for (index, time, image), (digest, quality), mirror in zip(batch, hashed, mirrors):
-            yield HashedFrame(index, time, digest, quality, image, mirror)
+        inside: list[list[FrameHash]] = [[] for _ in batch]
+        for box in self.windows:
+            cuts = np.stack([self._cut(grid, box) for _, _, grid in batch])
+            for number, (digest, _) in enumerate(self.hasher.hash_images(cuts)):
+                inside[number].append(digest)
+        for (index, time, _), image, (digest, quality), mirror, window_hashes in zip(
+                batch, images, hashed, mirrors, inside):
+            yield HashedFrame(index, time, digest, quality, image, mirror, tuple(window_hashes))
             self._report(time)
         batch.clear()
 
@@ -385,12 +413,15 @@ class FramePipeline:
 
 def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAULT_ALGORITHM,
                 sampling: Sampling | None = None, crop: bool = True, hash_input: str = "gray64",
-                mirror: bool = False, progress: Callable[[float, float | None], None] | None = None) -> Fingerprint:
+                mirror: bool = False, windows: bool = False,
+                progress: Callable[[float, float | None], None] | None = None) -> Fingerprint:
     """Fingerprint the clip at ``path``.
 
     ``sampling`` chooses the frames (two per second unless said otherwise);
     ``crop`` finds and removes letterbox and pillarbox bars before hashing;
-    ``mirror`` also hashes each frame's mirror image (for query clips);
+    ``mirror`` also hashes each frame's mirror image, and ``windows`` the
+    insets or screens footage may be playing in (:mod:`vidprov.windows`), for
+    query clips;
     ``progress`` is called with each hashed frame's time and the clip's duration
     (``None`` when the container does not say), both in seconds.
     Raises :class:`~vidprov.errors.MediaError` subclasses for files that are not
@@ -402,8 +433,9 @@ def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAU
     with open_file(path) as handle:
         opened = os.fstat(handle.fileno())
         with FramePipeline(path, algorithm=algorithm, sampling=sampling, crop=crop,
-                           hash_input=hash_input, mirror=mirror, progress=progress) as pipeline:
-            records = tuple(FrameRecord(round(f.time, 6), f.hash, f.quality, f.index, f.mirror) for f in pipeline)
+                           hash_input=hash_input, mirror=mirror, windows=windows, progress=progress) as pipeline:
+            records = tuple(FrameRecord(round(f.time, 6), f.hash, f.quality, f.index, f.mirror, f.windows)
+                            for f in pipeline)
             info = pipeline.info
             crop_box = pipeline.crop
             params = pipeline.params()
@@ -413,4 +445,4 @@ def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAU
     fps = info.fps if info.fps and math.isfinite(info.fps) else None
     return Fingerprint(sha256=sha256, algorithm=pipeline.hasher.name, params=params,
                        duration=info.duration, fps=fps, width=width, height=height, codec=info.codec,
-                       crop=crop_box, frames=records, size=size)
+                       crop=crop_box, frames=records, size=size, windows=pipeline.windows)

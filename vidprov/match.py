@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ValidationError
+from .borders import CropBox
 from .fingerprint import Fingerprint
 from .hashing import ALGORITHMS, hamming_matrix
 from .index import keys
@@ -78,6 +79,7 @@ class Match:
     mean_distance: float
     reference: str = ""
     clip_id: int | None = None
+    window: CropBox | None = None  # where in the query's frame the footage was found, if not the whole
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +92,7 @@ class Match:
             "mirrored": self.mirrored,
             "speed": round(self.speed, 3),
             "mean_distance": round(self.mean_distance, 2),
+            "window": self.window.to_dict() if self.window else None,
             "segments": [segment.to_dict() for segment in self.segments],
         }
 
@@ -250,17 +253,23 @@ def compare(query: Fingerprint, reference: Fingerprint, *, distance: int | None 
                               f"{query.algorithm}, the query's (fingerprint both clips the same way)")
     bits = ALGORITHMS[query.algorithm].bits
     limit = int(distance if distance is not None else FRAME_DISTANCE_SHARE * bits)
-    options = [(False, query.hashes())]
-    mirrored = query.mirror_hashes()
-    if mirrored is not None:
-        options.append((True, mirrored))
     best: Match | None = None
-    for is_mirror, hashes in options:
+    for is_mirror, window, hashes in _query_views(query):
         alignments, tq, tr = _compare_hashes(query, hashes, reference, limit)
         match = _summarise(query, reference, alignments, tq, tr, is_mirror, bits, limit)
         if match is not None and (best is None or match.score > best.score):
-            best = match
+            best = replace(match, window=window)
     return best
+
+
+def _query_views(query: Fingerprint) -> list[tuple[bool, CropBox | None, np.ndarray]]:
+    """The ways a query may show the footage: as it is, mirrored, or inside one of its windows."""
+    views: list[tuple[bool, CropBox | None, np.ndarray]] = [(False, None, query.hashes())]
+    mirrored = query.mirror_hashes()
+    if mirrored is not None:
+        views.append((True, None, mirrored))
+    views += [(False, box, hashes) for box, hashes in zip(query.windows, query.window_hashes())]
+    return views
 
 
 def _summarise(query: Fingerprint, reference: Fingerprint, alignments: list[_Alignment], tq: np.ndarray,
@@ -331,10 +340,7 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
     posting lists read, not with the size of the index.
     """
     usable = _usable(query)
-    sets = [query.hashes()[usable]]
-    mirrored = query.mirror_hashes()
-    if mirrored is not None:
-        sets.append(mirrored[usable])
+    sets = [hashes[usable] for _, _, hashes in _query_views(query)]
     frame_numbers = np.nonzero(usable)[0]
     wanted: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for hashes in sets:

@@ -18,7 +18,7 @@ from .options import index_option
 
 def _fingerprint(path: str, algorithm: str) -> Fingerprint:
     with clip_progress(click.format_filename(path)) as progress:
-        return fingerprint(path, algorithm=algorithm, mirror=True, progress=progress)
+        return fingerprint(path, algorithm=algorithm, mirror=True, windows=True, progress=progress)
 
 
 def _segments(match: matching.Match) -> list[str]:
@@ -29,6 +29,8 @@ def _segments(match: matching.Match) -> list[str]:
 
 def _describe(match: matching.Match, number: int, index: Index | None = None) -> list[str]:
     flags = " mirrored" if match.mirrored else ""
+    if match.window is not None:
+        flags += f" inside {match.window} of the frame"
     speed = f" speed x{match.speed:.2f}" if abs(match.speed - 1) > 0.03 else ""
     head = f"{number}. " if number else ""
     lines = [f"  {head}clip {match.clip_id if match.clip_id is not None else ''} score {match.score:.2f}  "

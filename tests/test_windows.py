@@ -1,0 +1,44 @@
+"""Footage inside other footage: picture-in-picture insets are found and matched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vidprov import match, samples
+from vidprov.fingerprint import fingerprint
+
+
+def test_inset_is_found_and_matched(tmp_path: Path, footage: tuple[Path, samples.ClipSpec]) -> None:
+    path, spec = footage
+    background = list(samples.render(samples.ClipSpec(samples.scenes(3, 3.0, seed=5), width=640, height=360)))
+    inset = (360, 20, 256, 192)  # x, y, w, h: a corner of a news programme
+    frames = []
+    for (t, back), (_, front) in zip(background, samples.render(spec)):
+        canvas = back.copy()
+        x, y, w, h = inset
+        canvas[y - 2:y + h + 2, x - 2:x + w + 2] = 255
+        canvas[y:y + h, x:x + w] = cv2.resize(front, (w, h), interpolation=cv2.INTER_AREA)
+        frames.append((t, canvas))
+    composite = tmp_path / "pip.mp4"
+    samples.write_frames(composite, frames, fps=25)
+    query = fingerprint(composite, mirror=True, windows=True)
+    assert query.windows, "no window found"
+    box = query.windows[0]
+    assert abs(box.x - inset[0]) <= 8 and abs(box.y - inset[1]) <= 8
+    assert abs(box.width - inset[2]) <= 12 and abs(box.height - inset[3]) <= 12
+    original = fingerprint(path)
+    found = match.compare(query, original)
+    assert found is not None and found.score >= match.DEFAULT_THRESHOLD and found.window == box
+    whole_frame_only = match.compare(fingerprint(composite, mirror=True), original)
+    assert whole_frame_only is None or whole_frame_only.score < match.DEFAULT_THRESHOLD
+    assert all(len(f.windows) == len(query.windows) for f in query.frames)
+
+
+def test_plain_footage_gets_only_the_central_window(footage: tuple[Path, samples.ClipSpec],
+                                                    other_footage: Path) -> None:
+    query = fingerprint(other_footage, mirror=True, windows=True)
+    assert len(query.windows) <= 2
+    assert match.compare(query, fingerprint(footage[0])) is None

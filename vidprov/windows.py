@@ -1,0 +1,155 @@
+"""Footage shown inside other footage: picture-in-picture insets and screen recordings.
+
+A reupload may show the clip in a corner of another video, or filmed off a
+screen inside a player window. Hashing the whole frame then hashes mostly
+something else. This module looks for the window the footage plays in, from a
+handful of small frames spread over the start of the clip, in two ways:
+
+* **motion**: pixels that change over time inside a frame whose surround
+  stays still (a player window, a desk, a static overlay);
+* **persistent edges**: straight edges that stay put while the picture moves,
+  such as the rim of an inset over a moving background.
+
+The windows found, and the central two thirds of the frame when no window
+covers it, are hashed as well as the whole picture, on the query side only,
+so a match may be found inside any of them (:mod:`vidprov.match`).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .borders import CropBox
+
+#: A window must cover at least this share of the frame, and at most the upper one.
+MIN_AREA, MAX_AREA = 0.08, 0.80
+#: Fewest frames needed to tell motion from stillness.
+MIN_FRAMES = 6
+#: Luma change (standard deviation over time) above which a pixel counts as moving.
+MOTION = 8.0
+#: Share of a candidate rectangle's rim that must lie on persistent edges.
+RIM_SUPPORT = 0.7
+
+
+def _to_box(x0: int, y0: int, x1: int, y1: int, grid: tuple[int, int], size: tuple[int, int]) -> CropBox | None:
+    rows, cols = grid
+    width, height = size
+    if x1 <= x0 or y1 <= y0:
+        return None
+    area = (x1 - x0) * (y1 - y0) / (rows * cols)
+    if not MIN_AREA <= area <= MAX_AREA:
+        return None
+    aspect = ((x1 - x0) * width / cols) / ((y1 - y0) * height / rows)
+    if not 0.3 <= aspect <= 3.0:
+        return None
+    return CropBox(int(round(x0 * width / cols)), int(round(y0 * height / rows)),
+                   max(1, int(round((x1 - x0) * width / cols))), max(1, int(round((y1 - y0) * height / rows))))
+
+
+def motion_window(stack: np.ndarray, size: tuple[int, int]) -> CropBox | None:
+    """The box around the largest moving region, if the rest of the frame stays still."""
+    import cv2
+
+    moving = (stack.std(axis=0) > MOTION).astype(np.uint8)
+    moving = cv2.morphologyEx(moving, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(moving, connectivity=8)
+    if count <= 1:
+        return None
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, w, h, area = stats[largest]
+    # The region must be most of its own box (a window, not scattered motion).
+    if area < 0.6 * w * h:
+        return None
+    return _to_box(int(x), int(y), int(x + w), int(y + h), stack.shape[1:], size)
+
+
+def _runs(mask: np.ndarray, minimum: int) -> list[tuple[int, int, int]]:
+    """Runs of True along axis 1: (line, start, end) for runs at least ``minimum`` long."""
+    found = []
+    for line, row in enumerate(mask):
+        padded = np.concatenate(([False], row, [False]))
+        edges = np.flatnonzero(padded[1:] != padded[:-1])
+        for start, end in zip(edges[::2], edges[1::2]):
+            if end - start >= minimum:
+                found.append((line, int(start), int(end)))
+    return found
+
+
+def edge_windows(stack: np.ndarray, size: tuple[int, int], limit: int = 2) -> list[CropBox]:
+    """Rectangles whose rims are edges that persist while the picture changes."""
+    import cv2
+
+    rows, cols = stack.shape[1:]
+    frames = stack.astype(np.float32)
+    across = np.median(np.abs(np.diff(frames, axis=1)), axis=0)  # horizontal edges (between rows)
+    down = np.median(np.abs(np.diff(frames, axis=2)), axis=0)  # vertical edges (between columns)
+    threshold = max(12.0, float(np.percentile(np.concatenate([across.ravel(), down.ravel()]), 97)))
+    horizontal = _runs(across > threshold, max(4, cols // 6))
+    vertical = _runs((down > threshold).T, max(4, rows // 6))
+    if not horizontal or not vertical:
+        return []
+    h_mask = (across > threshold).astype(np.uint8)
+    v_mask = (down > threshold).astype(np.uint8)
+    h_mask = cv2.dilate(h_mask, np.ones((3, 1), np.uint8))
+    v_mask = cv2.dilate(v_mask, np.ones((1, 3), np.uint8))
+    candidates: list[tuple[float, tuple[int, int, int, int]]] = []
+    tops = sorted({(y, x0, x1) for y, x0, x1 in horizontal})
+    for i, (y0, a0, a1) in enumerate(tops):
+        for y1, b0, b1 in tops[i + 1:]:
+            if y1 - y0 < rows // 6:
+                continue
+            x0, x1 = max(a0, b0), min(a1, b1)
+            if x1 - x0 < cols // 6:
+                continue
+            # Rim support: how much of the four sides lies on persistent edges.
+            top = h_mask[y0, x0:x1].mean()
+            bottom = h_mask[min(y1, rows - 2), x0:x1].mean()
+            left = v_mask[y0 + 1:y1 + 1, max(0, x0 - 1)].mean()
+            right = v_mask[y0 + 1:y1 + 1, min(cols - 2, x1 - 1)].mean()
+            support = (top + bottom + left + right) / 4
+            if support >= RIM_SUPPORT:
+                candidates.append((support * (x1 - x0) * (y1 - y0), (x0, y0 + 1, x1, y1 + 1)))
+    boxes: list[CropBox] = []
+    for _, (x0, y0, x1, y1) in sorted(candidates, reverse=True):
+        box = _to_box(x0, y0, x1, y1, (rows, cols), size)
+        if box is not None and all(_overlap(box, other) < 0.7 for other in boxes):
+            boxes.append(box)
+        if len(boxes) >= limit:
+            break
+    return boxes
+
+
+def _overlap(a: CropBox, b: CropBox) -> float:
+    x = max(0, min(a.x + a.width, b.x + b.width) - max(a.x, b.x))
+    y = max(0, min(a.y + a.height, b.y + b.height) - max(a.y, b.y))
+    return x * y / min(a.width * a.height, b.width * b.height)
+
+
+def find_windows(grids: Sequence[np.ndarray], size: tuple[int, int], limit: int = 3) -> tuple[CropBox, ...]:
+    """Windows footage may be playing in, from small luma frames of the whole picture.
+
+    ``grids`` are frames shrunk to the same small size; ``size`` is the frame
+    size in display pixels, the unit of the boxes returned.
+    """
+    if len(grids) < MIN_FRAMES:
+        return ()
+    shapes = {g.shape for g in grids}
+    if len(shapes) != 1:
+        return ()
+    stack = np.stack(list(grids)).astype(np.float32)
+    found: list[CropBox] = []
+    moving = motion_window(stack, size)
+    if moving is not None:
+        found.append(moving)
+    for box in edge_windows(stack, size):
+        if all(_overlap(box, other) < 0.7 for other in found):
+            found.append(box)
+    # Screen recordings mostly show the player near the middle, keystoned or
+    # framed too irregularly for either test: the central two thirds stand in.
+    width, height = size
+    centre = CropBox(width // 6, height // 6, width - 2 * (width // 6), height - 2 * (height // 6))
+    if all(_overlap(centre, other) < 0.7 for other in found):
+        found.append(centre)
+    return tuple(found[:limit])
