@@ -525,7 +525,9 @@ class Decoder:
         cut = _truncation_of(self.path)
         if self.problems or short or cut:
             decoded_to = f"{end:.1f} s" if end is not None else "nothing"
-            stated = f" of the {duration:.1f} s the container states" if duration and short else ""
+            stated = ""
+            if duration and (end is None or round(end, 1) < round(duration, 1)):
+                stated = f" of the {duration:.1f} s the container states"
             verdict = f"the file is truncated ({cut})" if cut else "the file may be truncated or damaged"
             why = f" ({self.problems[0]})" if self.problems else ""
             warnings.warn(f"{self.path}: decoded only up to {decoded_to}{stated}; {verdict}{why}",
