@@ -160,3 +160,13 @@ def test_provenance_finds_recycled_footage_and_disagreeing_places(tmp_path: Path
     data = verdict.to_dict()
     assert set(data) >= {"earliest_appearance", "date_conflict", "place_conflict"}
     index.close()
+
+
+def test_places_without_points_conflict_by_country() -> None:
+    from vidprov.match import _place_conflicts
+
+    russia = PlaceClaim(name="Sergeevka", country="RU")
+    ukraine = PlaceClaim(name="Kharkiv", country="UA")
+    unknown = PlaceClaim(name="somewhere")
+    conflicts = _place_conflicts([(russia, {"place": "a"}), (ukraine, {"place": "b"}), (unknown, {"place": "c"})])
+    assert [c.reason for c in conflicts] == ["different countries (RU, UA)"]

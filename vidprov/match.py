@@ -475,7 +475,7 @@ def _place_conflicts(places: list[tuple[PlaceClaim, dict[str, Any]]]) -> list[Pl
                     conflicts.append(PlaceConflict(about_a, about_b, distance,
                                                    f"{distance:.0f} km apart, more than their radii allow"))
                 continue
-            ca, cb = a.country_code(), b.country_code()
+            ca, cb = a.country_code, b.country_code
             if ca and cb and ca != cb:
                 conflicts.append(PlaceConflict(about_a, about_b, None, f"different countries ({ca}, {cb})"))
     return conflicts
