@@ -16,16 +16,23 @@ import abc
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
 from ..errors import ValidationError
 from ..fingerprint import Fingerprint
 from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
+from ..records._fields import check_aware_datetime, check_sha256, check_text
 
 #: Version of the index schema this vidprov writes.
-SCHEMA_VERSION = 1
+#: 1: clips, fingerprints, records and posting lists; 2: the log of imported hash bundles.
+SCHEMA_VERSION = 2
+
+#: What an imported file was: a vidprov hash bundle, or vPDQ lines from another tool.
+IMPORT_FORMATS = ("bundle", "vpdq")
+#: Longest desk name accepted.
+MAX_DESK_NAME = 200
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,34 @@ class ClipFilter:
     platform: str | None = None
     posted_after: datetime | None = None
     posted_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class HashImport:
+    """One file of hashes merged into the index: its sha256, which desk sent it, when, and what it held."""
+
+    bundle_sha256: str
+    desk: str
+    format: str
+    imported_at: datetime
+    counts: dict[str, int]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bundle_sha256", check_sha256("import.bundle_sha256", self.bundle_sha256))
+        desk = check_text("import.desk", self.desk, required=True)
+        if desk is None or len(desk) > MAX_DESK_NAME or desk != desk.strip():
+            raise ValidationError("import.desk", self.desk,
+                                  f"a desk name of at most {MAX_DESK_NAME} characters, without surrounding spaces")
+        if self.format not in IMPORT_FORMATS:
+            raise ValidationError("import.format", self.format, "one of: " + ", ".join(IMPORT_FORMATS))
+        check_aware_datetime("import.imported_at", self.imported_at)
+        if not isinstance(self.counts, dict) or not all(
+                isinstance(k, str) and isinstance(v, int) for k, v in self.counts.items()):
+            raise ValidationError("import.counts", self.counts, "a dict of record kinds to numbers")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bundle_sha256": self.bundle_sha256, "desk": self.desk, "format": self.format,
+                "imported_at": self.imported_at.isoformat(), "counts": dict(self.counts)}
 
 
 class Index(abc.ABC):
@@ -163,6 +198,24 @@ class Index(abc.ABC):
 
         Pairs with no postings may be left out of the result.
         """
+
+    # -- imported hashes (schema version 2) ---------------------------------
+
+    @abc.abstractmethod
+    def log_import(self, entry: HashImport, origins: Sequence[tuple[str, str]]) -> bool:
+        """Log an imported file and the records it brought, as (kind, id or sha256) pairs.
+
+        Returns False, writing nothing, when a file with that sha256 was
+        imported before. Call it in the transaction that stores the records.
+        """
+
+    @abc.abstractmethod
+    def hash_imports(self) -> list[HashImport]:
+        """Every imported file, oldest first."""
+
+    @abc.abstractmethod
+    def record_origins(self) -> dict[tuple[str, str], str]:
+        """For each imported record, (kind, id or sha256): the sha256 of the file that brought it."""
 
     # -- shared checks ----------------------------------------------------
 

@@ -26,7 +26,7 @@ import json
 import os
 import sqlite3
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -35,7 +35,7 @@ from ..fingerprint import Fingerprint, FrameRecord
 from ..hashing import DEFAULT_ALGORITHM, FrameHash
 from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
 from . import keys as K
-from .base import SCHEMA_VERSION, ClipFilter, Index, StoredClip, iter_batches
+from .base import SCHEMA_VERSION, ClipFilter, HashImport, Index, StoredClip, iter_batches
 
 #: Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT = 60.0
@@ -104,6 +104,19 @@ MIGRATIONS: dict[int, list[str]] = {
                frame INTEGER NOT NULL,
                key INTEGER NOT NULL)""",
         """CREATE INDEX pending_chunk ON pending(chunk, value)""",
+    ],
+    2: [
+        """CREATE TABLE IF NOT EXISTS hash_imports (
+               bundle_sha256 TEXT PRIMARY KEY,
+               desk TEXT NOT NULL,
+               format TEXT NOT NULL,
+               imported_at TEXT NOT NULL,
+               counts TEXT NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS record_origins (
+               kind TEXT NOT NULL,
+               ref TEXT NOT NULL,
+               bundle_sha256 TEXT NOT NULL REFERENCES hash_imports(bundle_sha256),
+               PRIMARY KEY (kind, ref)) WITHOUT ROWID""",
     ],
 }
 
@@ -175,7 +188,8 @@ class SQLiteIndex(Index):
         # Large pages hold a posting list of a big index in one read.
         self._db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         with self.transaction():
-            self._apply(1)
+            for version in sorted(MIGRATIONS):
+                self._apply(version)
             self._db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
                 ("algorithm", algorithm), ("created_at", _now()), ("runs", "0")])
 
@@ -529,6 +543,36 @@ class SQLiteIndex(Index):
                     for part, start in zip(np.split(entries, bounds), np.concatenate(([0], bounds))):
                         found.setdefault((chunk, int(data[start, 0])), []).append(part)
         return {key: parts[0] if len(parts) == 1 else np.concatenate(parts) for key, parts in found.items()}
+
+    # -- imported hashes ---------------------------------------------------------
+
+    def log_import(self, entry: HashImport, origins: Sequence[tuple[str, str]]) -> bool:
+        if self.schema_version() < 2:
+            raise SchemaVersionError(f"importing hashes needs index schema version 2 (this index is at "
+                                     f"{self.schema_version()}): run vidprov index migrate", self.location)
+        with self.transaction():
+            logged = self._db.execute(
+                "INSERT OR IGNORE INTO hash_imports (bundle_sha256, desk, format, imported_at, counts) "
+                "VALUES (?, ?, ?, ?, ?)", (entry.bundle_sha256, entry.desk, entry.format,
+                                           entry.imported_at.astimezone(timezone.utc).isoformat(),
+                                           _json(entry.counts))).rowcount
+            if logged:
+                self._db.executemany("INSERT OR IGNORE INTO record_origins (kind, ref, bundle_sha256) VALUES (?, ?, ?)",
+                                     [(kind, ref, entry.bundle_sha256) for kind, ref in sorted(set(origins))])
+        return bool(logged)
+
+    def hash_imports(self) -> list[HashImport]:
+        if self.schema_version() < 2:
+            return []
+        return [HashImport(row[0], row[1], row[2], datetime.fromisoformat(row[3]), json.loads(row[4]))
+                for row in self._db.execute("SELECT bundle_sha256, desk, format, imported_at, counts "
+                                            "FROM hash_imports ORDER BY rowid")]
+
+    def record_origins(self) -> dict[tuple[str, str], str]:
+        if self.schema_version() < 2:
+            return {}
+        return {(row[0], row[1]): row[2] for row in self._db.execute(
+            "SELECT kind, ref, bundle_sha256 FROM record_origins ORDER BY kind, ref")}
 
 
 def _fingerprint_from_row(row: tuple[Any, ...]) -> Fingerprint:
