@@ -457,6 +457,10 @@ class Decoder:
             stream.discard = lib.stream.Discard.nonkey
             stream.codec_context.skip_frame = "NONKEY"
         time_base: Fraction = stream.time_base or Fraction(1, 90000)
+        # Integer true division is correctly rounded: the same float as
+        # float(Fraction), without building a Fraction for every frame.
+        tb_num, tb_den = time_base.numerator, time_base.denominator
+        rotation = 0
         start = stream.start_time if stream.start_time is not None else None
         interval = self.sampling.interval if self.sampling.mode == "every" else 0.0
         next_time = 0.0
@@ -481,13 +485,16 @@ class Decoder:
             for frame in decoded:
                 index += 1
                 self.decoded += 1
+                if self.decoded == 1:
+                    # The display matrix is the stream's: read it once.
+                    rotation = int(round(frame.rotation / 90.0)) * 90 % 360
                 pts = frame.pts
                 if pts is None:
                     t = previous_time + frame_step if math.isfinite(previous_time) else 0.0
                 else:
                     if start is None:
                         start = pts
-                    t = float((pts - start) * time_base)
+                    t = (pts - start) * tb_num / tb_den
                 if t <= previous_time:
                     # Reordered or duplicated timestamps: keep time monotonic.
                     t = previous_time + 1e-6
@@ -497,7 +504,6 @@ class Decoder:
                     if t + 1e-9 < next_time:
                         continue
                     next_time = (math.floor(t / interval + 1e-9) + 1) * interval
-                rotation = int(round(frame.rotation / 90.0)) * 90 % 360
                 if self.sampling.mode == "keyframes" and self.info.fps:
                     # Only keyframes are decoded, so count frames by time instead.
                     index = int(round(t * self.info.fps))
