@@ -304,7 +304,11 @@ class PostgresIndex(Index):
         password = psycopg.conninfo.conninfo_to_dict(self.url).get("password") if "@" in self.url else None
         if password:
             text = text.replace(str(password), "***")
+        text = re.sub(r"(connection failed: )?connection to server (at|on) \S+( \([^)]*\))?, port \d+ failed: "
+                      r"|FATAL: +", "", text)
         lowered = text.lower()
+        if "role" in lowered and "does not exist" in lowered:
+            return f"the server has no user {self.server.user or '(default)'}"
         if "password authentication failed" in lowered or "no password supplied" in lowered:
             return f"the server refused user {self.server.user or '(default)'} or its password"
         if "does not exist" in lowered and "database" in lowered:
