@@ -24,7 +24,7 @@ import numpy as np
 from .borders import BorderDetector, CropBox, crop_grid
 from .errors import FileAccessError, FormatError, ValidationError
 from .hashing import DEFAULT_ALGORITHM, HASH_INPUT_SIZE, ALGORITHMS, FrameHash, Hasher, get_hasher
-from .media import Decoder, Frame, Sampling, VideoInfo, open_file
+from .media import Decoder, Sampling, VideoInfo, open_file
 
 #: Version of the fingerprint's serialized form.
 SCHEMA_VERSION = 1
