@@ -168,8 +168,8 @@ def main() -> None:
     args = parser.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="vidprov-scale-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    print(f"| backend | clips | load s | clips/s | size MB | query p50 ms | query p95 ms | cold first query s | "
-          f"add ms (p50) | recall | false matches |")
+    print("| backend | clips | load s | clips/s | size MB | query p50 ms | query p95 ms | cold first query s | "
+          "add ms (p50) | recall | false matches |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for size in [int(s) for s in args.sizes.split(",")]:
         for backend in args.backends.split(","):
