@@ -18,18 +18,26 @@ one transaction: it happens whole or not at all.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
+import contextlib
 import dataclasses
 import mimetypes
+import multiprocessing
 import os
 import re
+import time
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
-from .errors import AmbiguousReferenceError, NotFoundError, ValidationError
+from .errors import (AmbiguousReferenceError, FileAccessError, NotFoundError, ValidationError, VidprovError,
+                     VidprovWarning)
 from .fingerprint import Fingerprint, file_sha256
 from .fingerprint import fingerprint as make_fingerprint
 from .index.base import Index, StoredClip
+from .manifest import Manifest, read_manifest
 from .media import Sampling, check_file
 from .metadata import MediaMetadata, printable, read_metadata
 from .records import (
@@ -47,6 +55,7 @@ from .records import (
     parse_point,
     parse_timestamp,
 )
+from .records._fields import new_record_id
 from .records.ytdlp import platform_from_info
 
 #: Fewest hex digits of a sha256 that may name a clip.
@@ -137,11 +146,26 @@ def build_appearance(*, info_json: str | os.PathLike[str] | Mapping[str, Any] | 
         given["posted_at"] = parse_timestamp(posted_at, field="appearance.posted_at")
     if info_json is not None:
         return dataclasses.replace(appearance_from_info_json(info_json), **given)
+    return appearance_with(None, given)
+
+
+def appearance_with(base: Appearance | None, given: Mapping[str, Any],
+                    clip_sha256: str | None = None) -> Appearance | None:
+    """``base`` (read from an info.json, say) with the fields ``given`` overriding it, as a new appearance.
+
+    Without a base, the fields given make the appearance (None when there are
+    none), on the platform of the URL's site unless one is given.
+    """
+    fields = dict(given)
+    if clip_sha256 is not None:
+        fields["clip_sha256"] = clip_sha256
+    if base is not None:
+        return dataclasses.replace(base, id=new_record_id(), **fields)
     if not given:
         return None
-    if "platform" not in given:
-        given["platform"] = _platform_of(url)
-    return Appearance(**given)
+    if "platform" not in fields:
+        fields["platform"] = _platform_of(fields.get("url"))
+    return Appearance(**fields)
 
 
 def _platform_of(url: str | None) -> Platform:
@@ -235,21 +259,43 @@ def add(index: Index, path: str | os.PathLike[str], *, appearance: Appearance | 
         metadata = meta.to_dict()
         clip = existing.clip if existing is not None else _clip_record(name, sha256, size, made, meta, source_url)
 
+    stored, ((appearance, appearance_created, stored_claims, created),) = _store(
+        index, clip, made, metadata, [(appearance, built)])
+    return AddResult(name, stored, made, appearance, appearance_created, stored_claims, created)
+
+
+#: What one appearance (or None) and its claims became: as stored, and whether each was new.
+_Stored = tuple[Appearance | None, bool, tuple[Claim, ...], tuple[bool, ...]]
+
+
+def _store(index: Index, clip: Clip, made: Fingerprint | None, metadata: dict[str, Any] | None,
+           groups: Sequence[tuple[Appearance | None, Sequence[Claim]]]) -> tuple[StoredClip, list[_Stored]]:
+    """Store the clip (with what it lacked) and each appearance with its claims, in one transaction.
+
+    An appearance or claim equal in content to one stored already, or to one
+    stored earlier in the same call, is not stored again.
+    """
+    results: list[_Stored] = []
     with index.transaction():
         stored = index.add_clip(clip, made, metadata)
-        known = index.records([sha256])
-        appearance_created = False
-        if appearance is not None:
-            equal = _find_equal(appearance, known.appearances)
-            if equal is None:
-                index.add_appearance(appearance)
-                appearance_created = True
-            else:
-                built = tuple(dataclasses.replace(claim, appearance_id=equal.id)
-                              if claim.appearance_id == appearance.id else claim for claim in built)
-                appearance = equal
-        stored_claims, created = _store_claims(index, built, known.claims)
-    return AddResult(name, stored, made, appearance, appearance_created, stored_claims, created)
+        known = index.records([clip.sha256])
+        appearances, claims = list(known.appearances), list(known.claims)
+        for appearance, built in groups:
+            appearance_created = False
+            if appearance is not None:
+                equal = _find_equal(appearance, appearances)
+                if equal is None:
+                    index.add_appearance(appearance)
+                    appearances.append(appearance)
+                    appearance_created = True
+                else:
+                    built = [dataclasses.replace(claim, appearance_id=equal.id)
+                             if claim.appearance_id == appearance.id else claim for claim in built]
+                    appearance = equal
+            stored_claims, created = _store_claims(index, built, claims)
+            claims += [claim for claim, new in zip(stored_claims, created) if new]
+            results.append((appearance, appearance_created, stored_claims, created))
+    return stored, results
 
 
 def _appearance_of_clip(appearance: Appearance, sha256: str) -> Appearance:
@@ -318,6 +364,461 @@ def _store_claims(index: Index, claims: Sequence[Claim], known: Sequence[Claim])
         stored.append(equal or claim)
         created.append(equal is None)
     return tuple(stored), tuple(created)
+
+
+# ----------------------------------------------------------------- bulk
+
+#: File name endings taken as video when a folder is walked. A file named on
+#: its own is taken whatever its name; sidecars (``.info.json``, subtitles,
+#: thumbnails, ``.part`` downloads) are left alone.
+VIDEO_EXTENSIONS = frozenset({
+    ".mp4", ".m4v", ".mov", ".3gp", ".3g2", ".webm", ".mkv", ".avi", ".ts", ".mts", ".m2ts", ".flv", ".ogv",
+    ".wmv", ".asf", ".mpg", ".mpeg", ".vob", ".mxf", ".dv"})
+
+#: Ways a batch ends for one file.
+ADDED, SKIPPED, FAILED = "added", "skipped", "failed"
+
+
+def collect_files(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """The files named, and the video files in the folders named (recursively, in name order), each once.
+
+    Hidden files and folders (``.name``) inside a folder are left out, and
+    symbolic links to folders are not followed. Raises
+    :class:`~vidprov.errors.FileAccessError` for a path that does not exist.
+    """
+    found: dict[str, None] = {}
+    for path in paths:
+        name = os.fspath(path)
+        if os.path.isdir(name):
+            for folder, subfolders, files in os.walk(name):
+                subfolders[:] = sorted(item for item in subfolders if not item.startswith("."))
+                for file in sorted(files):
+                    if not file.startswith(".") and os.path.splitext(file)[1].lower() in VIDEO_EXTENSIONS:
+                        found.setdefault(os.path.join(folder, file))
+        elif os.path.lexists(name):
+            found.setdefault(name)
+        else:
+            raise FileAccessError("no such file or folder", name)
+    return list(found)
+
+
+def sidecar_of(path: str) -> str | None:
+    """The yt-dlp ``.info.json`` written beside the file (``clip.info.json`` or ``clip.mp4.info.json``)."""
+    for candidate in (os.path.splitext(path)[0] + ".info.json", path + ".info.json"):
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """How one file of a batch ended: ``added``, ``skipped`` (indexed already) or ``failed``.
+
+    ``error`` is the one-line reason a file failed; ``records_added`` counts
+    the appearances and claims this batch stored for it.
+    """
+
+    path: str
+    status: str
+    sha256: str | None = None
+    clip_id: int | None = None
+    frames: int | None = None
+    records_added: int = 0
+    error: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "status": self.status, "sha256": self.sha256, "clip_id": self.clip_id,
+                "frames_hashed": self.frames, "records_added": self.records_added, "error": self.error,
+                "warnings": list(self.warnings)}
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What :func:`add_many` did with each file, and manifest rows that named no file of the batch."""
+
+    files: tuple[FileOutcome, ...]
+    seconds: float
+    unmatched_rows: tuple[str, ...] = ()
+
+    def _with(self, status: str) -> list[FileOutcome]:
+        return [item for item in self.files if item.status == status]
+
+    @property
+    def added(self) -> list[FileOutcome]:
+        return self._with(ADDED)
+
+    @property
+    def skipped(self) -> list[FileOutcome]:
+        return self._with(SKIPPED)
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return self._with(FAILED)
+
+    @property
+    def clips_per_second(self) -> float:
+        return len(self.files) / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"added": len(self.added), "skipped": len(self.skipped), "failed": len(self.failed),
+                "seconds": round(self.seconds, 3), "clips_per_second": round(self.clips_per_second, 3),
+                "unmatched_manifest_rows": list(self.unmatched_rows),
+                "files": [item.to_dict() for item in self.files]}
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """How far a batch is: files done of ``total``, and since when."""
+
+    done: int
+    total: int
+    added: int
+    skipped: int
+    failed: int
+    elapsed: float
+
+    @property
+    def rate(self) -> float:
+        """Files done per second so far."""
+        return self.done / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the rate so far, or None before the first file is done."""
+        return (self.total - self.done) / self.rate if self.rate > 0 else None
+
+
+class ClusterError(VidprovError):
+    """The Dask cluster named cannot be used: its package is missing, or the scheduler cannot be reached."""
+
+
+class _InlineExecutor(concurrent.futures.Executor):
+    """Runs each task when it is submitted, in this process: ``--jobs 1`` without a worker to feed."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # noqa: BLE001 - handed to the caller as the future's outcome
+            future.set_exception(error)
+        return future
+
+
+# The two tasks a worker runs. They are top-level functions of plain
+# arguments (picklable, importable by a spawned process or a Dask worker), and
+# return errors as text: an exception's own arguments do not always survive
+# the trip back.
+
+_Reply = tuple[bool, Any, tuple[str, ...]]  # (ok, value or one-line reason, warnings)
+
+
+def _run_task(function: Callable[..., Any], path: str, *args: Any) -> _Reply:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", VidprovWarning)
+        try:
+            value = function(path, *args)
+            ok = True
+        except VidprovError as error:
+            value, ok = error.message if error.path == path else str(error), False
+        except Exception as error:  # noqa: BLE001 - one bad file must not end the batch
+            value, ok = f"unexpected {type(error).__name__} ({error}); this is a bug in vidprov", False
+    notes = tuple(_one_line(str(item.message)) for item in caught if issubclass(item.category, VidprovWarning))
+    return ok, _one_line(value) if not ok else value, notes
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if "\n" in text or "\r" in text else text
+
+
+def _hash_task(path: str) -> _Reply:
+    return _run_task(_hash_file, path)
+
+
+def _hash_file(path: str) -> tuple[str, int]:
+    return file_sha256(check_file(path))
+
+
+def _fingerprint_task(path: str, sha256: str, algorithm: str, sampling: Sampling | None, crop: bool) -> _Reply:
+    return _run_task(_fingerprint_file, path, sha256, algorithm, sampling, crop)
+
+
+def _fingerprint_file(path: str, sha256: str, algorithm: str, sampling: Sampling | None,
+                      crop: bool) -> tuple[Fingerprint, dict[str, Any], str, float | None]:
+    made = make_fingerprint(path, algorithm=algorithm, sampling=sampling, crop=crop)
+    if made.sha256 != sha256:
+        raise FileAccessError("changed between being hashed and being fingerprinted: wait until nothing is "
+                              "writing to it, and add it again", path)
+    meta = read_metadata(path)
+    duration = made.duration
+    if duration is None and meta.format.duration is not None:
+        duration = meta.format.duration.value
+    return made, meta.to_dict(), media_type(path, meta), duration
+
+
+@dataclass
+class _Job:
+    """One file on its way through a batch."""
+
+    path: str
+    sha256: str = ""
+    size: int = 0
+    groups: list[tuple[Appearance | None, tuple[Claim, ...]]] = dataclasses.field(default_factory=list)
+    source_url: str | None = None
+    notes: tuple[str, ...] = ()
+    crashes: int = 0
+
+
+#: Times a file is given to a fresh worker after the one working on it died.
+MAX_WORKER_DEATHS = 2
+
+
+def add_many(index: Index, paths: Sequence[str | os.PathLike[str]], *, jobs: int | None = None,
+             executor: concurrent.futures.Executor | None = None, workers: int | None = None,
+             manifest: Manifest | str | os.PathLike[str] | None = None, sampling: Sampling | None = None,
+             crop: bool = True, progress: Callable[[BatchProgress], None] | None = None) -> BatchResult:
+    """Add every file of ``paths`` (files, and video files in folders, recursively) to ``index``.
+
+    Files are fingerprinted ``jobs`` at a time in worker processes (default:
+    one per CPU; 1 works in this process), or on ``executor`` (a Dask
+    cluster's, say, with ``workers`` tasks at a time) when one is given. This
+    process alone writes to the index, one transaction per clip, so that
+    stopping the batch at any moment leaves every clip whole or absent.
+
+    Each file's sha256 is computed first: a clip indexed already is skipped
+    without being decoded, so running the same batch again resumes it. A
+    file's appearance and claims come from its yt-dlp ``.info.json`` sidecar
+    (:func:`sidecar_of`) and from the ``manifest`` rows about it
+    (:mod:`vidprov.manifest`); a row's columns override the sidecar's. A
+    clip indexed already still gets the records that are new.
+
+    A file that cannot be read, or a bad sidecar or manifest row, fails that
+    file only; the result says how every file ended. ``progress`` is called
+    after each file.
+    """
+    if isinstance(manifest, (str, os.PathLike)):
+        manifest = read_manifest(manifest)
+    files = collect_files(paths)
+    if manifest is not None:
+        # Files the manifest names by path are added too; one that is missing fails on its own.
+        seen = {os.path.realpath(name) for name in files}
+        files += [name for name in manifest.paths() if os.path.realpath(name) not in seen]
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ValidationError("jobs", jobs, "a whole number of at least 1")
+    if executor is None:
+        count = workers = max(1, min(jobs or os.cpu_count() or 1, len(files)))
+        renew: Callable[[], concurrent.futures.Executor] | None = (
+            (lambda: _process_pool(count)) if count > 1 else None)
+        pool: Callable[[], concurrent.futures.Executor] = renew or _InlineExecutor
+    elif workers is None or isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValidationError("workers", workers, "the number of tasks the executor runs at once (1 or more)")
+    else:
+        given, renew = executor, None
+        pool = lambda: given  # noqa: E731
+    batch = _Batch(index, files, manifest, sampling, crop, progress)
+    # Hashing needs no decoder and hashlib lets other threads run: threads of
+    # this process do it, so that a batch of clips indexed already starts no
+    # worker at all.
+    hasher = _InlineExecutor() if workers == 1 else concurrent.futures.ThreadPoolExecutor(workers)
+    try:
+        batch.run(hasher, pool, workers, renew)
+    finally:
+        hasher.shutdown(wait=True, cancel_futures=True)
+        if batch.pool is not None and executor is None:
+            batch.pool.shutdown(wait=True, cancel_futures=True)
+    return batch.result()
+
+
+def _process_pool(workers: int) -> concurrent.futures.Executor:
+    # Spawned, not forked: a forked child would share this process's open
+    # index connection and the decoder's threads.
+    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+class _Batch:
+    """The state of one :func:`add_many` run: files waiting, tasks running, and how each file ended."""
+
+    def __init__(self, index: Index, files: list[str], manifest: Manifest | None, sampling: Sampling | None,
+                 crop: bool, progress: Callable[[BatchProgress], None] | None) -> None:
+        self.index = index
+        self.files = files
+        self.manifest = manifest
+        self.sampling = sampling
+        self.crop = crop
+        self.progress = progress
+        self.outcomes: dict[str, FileOutcome] = {}
+        self.started = time.monotonic()
+        self.running: dict[concurrent.futures.Future[_Reply], tuple[str, _Job, concurrent.futures.Executor]] = {}
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.waiting: dict[str, list[_Job]] = {}  # sha256 being fingerprinted: other files of the same bytes
+        self.used_rows: set[str] = set()
+        self.hasher: concurrent.futures.Executor = _InlineExecutor()
+        self.pool: concurrent.futures.Executor | None = None  # made when the first file needs decoding
+        self.make_pool: Callable[[], concurrent.futures.Executor] = _InlineExecutor
+
+    def run(self, hasher: concurrent.futures.Executor, make_pool: Callable[[], concurrent.futures.Executor],
+            workers: int, renew: Callable[[], concurrent.futures.Executor] | None) -> None:
+        self.hasher, self.make_pool = hasher, make_pool
+        queue: collections.deque[_Job] = collections.deque(_Job(path) for path in self.files)
+        # Twice as many tasks as workers, so that none waits while this process writes.
+        limit = 2 * workers
+        if self.progress is not None:
+            self.progress(BatchProgress(0, len(self.files), 0, 0, 0, 0.0))
+        while queue or self.running:
+            while queue and len(self.running) < limit:
+                self._submit("hash", queue.popleft())
+            done, _ = concurrent.futures.wait(self.running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                stage, job, pool = self.running.pop(future)
+                try:
+                    ok, value, notes = future.result()
+                except concurrent.futures.process.BrokenProcessPool:
+                    # A worker died (FFmpeg crashed, or it ran out of memory): every task it
+                    # shared the pool with is lost too. Each goes to a fresh pool again, and
+                    # a file that was there at every death gives up.
+                    job.crashes += 1
+                    if renew is None or job.crashes > MAX_WORKER_DEATHS:
+                        self._finish(job, FAILED, error=f"the worker process decoding it died ({job.crashes} "
+                                                        "times); it may be a file that crashes FFmpeg")
+                        continue
+                    if pool is self.pool:
+                        pool.shutdown(wait=False, cancel_futures=True)
+                        self.pool = renew()
+                    if stage == "hash":
+                        queue.appendleft(job)
+                    else:
+                        self._submit(stage, job)
+                    continue
+                except Exception as error:  # noqa: BLE001 - a remote worker lost, say
+                    self._finish(job, FAILED, error=_one_line(f"the worker failed ({type(error).__name__}: "
+                                                              f"{error})"))
+                    continue
+                job.notes += notes
+                if not ok:
+                    self._finish(job, FAILED, error=value)
+                elif stage == "hash":
+                    job.sha256, job.size = value
+                    self._hashed(job)
+                else:
+                    self._fingerprinted(job, *value)
+
+    def _submit(self, stage: str, job: _Job) -> None:
+        if stage == "hash":
+            self.running[self.hasher.submit(_hash_task, job.path)] = (stage, job, self.hasher)
+            return
+        if self.pool is None:
+            self.pool = self.make_pool()
+        try:
+            future = self.pool.submit(_fingerprint_task, job.path, job.sha256, self.index.algorithm, self.sampling,
+                                      self.crop)
+        except concurrent.futures.process.BrokenProcessPool as error:
+            # Broken before this task ran: the loop handles it as it would a death during it.
+            future = concurrent.futures.Future()
+            future.set_exception(error)
+        self.running[future] = (stage, job, self.pool)
+
+    def _hashed(self, job: _Job) -> None:
+        try:
+            self._records(job)
+        except VidprovError as error:
+            self._finish(job, FAILED, error=_one_line(error.message if error.path == job.path else str(error)))
+            return
+        if job.sha256 in self.waiting:
+            self.waiting[job.sha256].append(job)
+            return
+        existing = self.index.clip_by_sha256(job.sha256)
+        if existing is not None and self.index.fingerprint(existing.id) is not None:
+            self._store(job, existing.clip, None, None)
+            return
+        self.waiting[job.sha256] = []
+        self._submit("fingerprint", job)
+
+    def _records(self, job: _Job) -> None:
+        """The appearances and claims of the file, from its sidecar and manifest rows."""
+        sidecar = sidecar_of(job.path)
+        base = appearance_from_info_json(sidecar) if sidecar is not None else None
+        if base is not None:
+            job.source_url = base.url
+        rows = self.manifest.rows_for(job.path, job.sha256) if self.manifest is not None else []
+        if not rows and base is not None:
+            job.groups.append((_appearance_of_clip(dataclasses.replace(base, id=new_record_id()), job.sha256), ()))
+        for row in rows:
+            self.used_rows.add(row.label)
+            job.groups.append(row.records(job.sha256, base=base, source=self.manifest.path if self.manifest
+                                          else None))
+
+    def _fingerprinted(self, job: _Job, made: Fingerprint, metadata: dict[str, Any], kind: str,
+                       duration: float | None) -> None:
+        clip = Clip(sha256=job.sha256, size=job.size, media_type=kind, duration_s=duration,
+                    source_url=job.source_url)
+        existing = self.index.clip_by_sha256(job.sha256)
+        self._store(job, existing.clip if existing is not None else clip, made, metadata)
+        for other in self.waiting.pop(job.sha256, []):
+            self._store(other, clip, None, None)
+
+    def _store(self, job: _Job, clip: Clip, made: Fingerprint | None, metadata: dict[str, Any] | None) -> None:
+        try:
+            if made is None and not any(appearance is not None or claims for appearance, claims in job.groups):
+                stored = self.index.clip_by_sha256(job.sha256)
+                assert stored is not None
+                records = 0
+            else:
+                stored, results = _store(self.index, clip, made, metadata, job.groups)
+                records = sum(created + sum(flags) for _, created, _, flags in results)
+        except VidprovError as error:
+            self._finish(job, FAILED, error=_one_line(str(error)))
+            return
+        self._finish(job, ADDED if stored.created else SKIPPED, clip_id=stored.id, records_added=records,
+                     frames=len(made.frames) if made is not None and stored.created else None)
+
+    def _finish(self, job: _Job, status: str, **facts: Any) -> None:
+        if status == FAILED and job.sha256 in self.waiting:
+            # Files of the same bytes fail the same way.
+            for other in self.waiting.pop(job.sha256):
+                self._finish(other, FAILED, error=facts.get("error"))
+        self.outcomes[job.path] = FileOutcome(job.path, status, sha256=job.sha256 or None, warnings=job.notes,
+                                              **facts)
+        self.counts[status] += 1
+        if self.progress is not None:
+            self.progress(BatchProgress(len(self.outcomes), len(self.files), self.counts[ADDED],
+                                        self.counts[SKIPPED], self.counts[FAILED], time.monotonic() - self.started))
+
+    def result(self) -> BatchResult:
+        files = [self.outcomes[path] for path in self.files if path in self.outcomes]
+        unmatched: list[str] = []
+        if self.manifest is not None:
+            for row in self.manifest.rows:
+                if row.problem is not None:
+                    files.append(FileOutcome(f"{self.manifest.path} {row.label}", FAILED,
+                                             error=_one_line(row.problem.message)))
+                elif row.label not in self.used_rows and row.path is None:
+                    unmatched.append(f"{row.label}: sha256 {row.sha256} is not the sha256 of any file of the batch")
+        return BatchResult(tuple(files), time.monotonic() - self.started, tuple(unmatched))
+
+
+@contextlib.contextmanager
+def dask_executor(address: str) -> Iterator[tuple[concurrent.futures.Executor, int]]:
+    """An executor on the Dask cluster whose scheduler is at ``address``, and how many tasks it runs at once.
+
+    Needs the ``dask`` extra (``pip install 'vidprov[dask]'``). Every worker
+    must see the files at the paths this process sees them (a shared mount).
+    """
+    try:
+        from dask.distributed import Client
+    except ImportError as error:
+        raise ClusterError(f"--dask needs the dask extra: pip install 'vidprov[dask]' ({error})") from None
+    try:
+        client = Client(address, timeout=30, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address} ({type(error).__name__}: {error})") \
+            from None
+    try:
+        threads = sum(client.nthreads().values())
+        if threads < 1:
+            raise ClusterError(f"the Dask cluster at {address} has no workers")
+        yield client.get_executor(pure=False), threads
+    finally:
+        client.close()
 
 
 # -------------------------------------------------------- references
@@ -491,6 +992,8 @@ def import_bundle(index: Index, bundle: RecordBundle) -> ImportResult:
     return ImportResult(total, new)
 
 
-__all__ = ["AddResult", "ClaimDraft", "ImportResult", "MEDIA_TYPES", "MIN_PREFIX", "REFERENCE_SYNTAX", "add",
-           "add_claims", "assess", "build_appearance", "decide", "import_bundle", "media_type",
-           "place_from_parts", "resolve_appearance", "resolve_clip", "resolve_clips"]
+__all__ = ["ADDED", "AddResult", "BatchProgress", "BatchResult", "ClaimDraft", "ClusterError", "FAILED",
+           "FileOutcome", "ImportResult", "MEDIA_TYPES", "MIN_PREFIX", "REFERENCE_SYNTAX", "SKIPPED",
+           "VIDEO_EXTENSIONS", "add", "add_claims", "add_many", "appearance_with", "assess", "build_appearance",
+           "collect_files", "dask_executor", "decide", "import_bundle", "media_type", "place_from_parts",
+           "resolve_appearance", "resolve_clip", "resolve_clips", "sidecar_of"]

@@ -9,17 +9,20 @@ cannot move the cursor or reorder the line it is on.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import click
 
 from .. import ingest
-from ..errors import FileAccessError, ValidationError
+from ..errors import FileAccessError, ValidationError, VidprovError
 from ..index import open_index
 from ..index.base import ClipFilter, Index, StoredClip
+from ..manifest import read_manifest
 from ..media import Sampling, check_file
 from ..metadata import MediaMetadata, printable
 from ..records import (
@@ -37,7 +40,7 @@ from ..records import (
     to_json,
     to_jsonld,
 )
-from ._base import clip_progress, json_option, main
+from ._base import clip_progress, json_option, main, report_failures, warning_line
 from .options import crop_option, index_option, sampling_option
 from .output import atomic_output
 
@@ -125,8 +128,13 @@ def _echo_json(data: Any) -> None:
 # ----------------------------------------------------------------- add
 
 
+#: The options that describe one clip's appearance and claim: for a single CLIP only.
+RECORD_OPTIONS = ("platform", "url", "publisher", "handle", "posted_at", "info_json", "claim_text", "claimant",
+                  "claimed_date", "place_name", "coords", "radius_m", "country", "subdivision")
+
+
 @main.command("add")
-@click.argument("clip", type=click.Path(dir_okay=True))
+@click.argument("paths", nargs=-1, type=click.Path(dir_okay=True), metavar="PATH...")
 @index_option
 @click.option("--platform", metavar="NAME", help=f"Where it was published: {PLATFORMS} "
                                                  "(default: from the URL's site, else other).")
@@ -138,20 +146,36 @@ def _echo_json(data: Any) -> None:
               help="Read the appearance from the .info.json yt-dlp wrote beside the clip; "
                    "the options above override what it says.")
 @claim_options
+@click.option("--manifest", type=click.Path(dir_okay=False), metavar="FILE",
+              help="A CSV or JSON table of what was said about each file, one row per file (by path or "
+                   "sha256); the files it names by path are added too. See docs/scaling.md.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N",
+              help="Fingerprint N files at once, in worker processes (default: one per CPU).")
+@click.option("--dask", "dask_address", metavar="ADDRESS",
+              help="Fingerprint on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786); the "
+                   "index is written from here. Needs vidprov[dask], and the files at the same paths on every "
+                   "worker.")
 @sampling_option("2", "hash")
 @crop_option
 @json_option
-def add_command(clip: str, index_location: str | None, platform: str | None, url: str | None,
-                publisher: str | None, handle: str | None, posted_at: str | None, info_json: str | None,
-                claim_text: str | None, claimant: str | None, claimed_date: str | None, sampling: Sampling,
-                crop: bool, as_json: bool, **place: Any) -> None:
-    """Add CLIP to the index, with where it was published and what was claimed there.
+def add_command(paths: tuple[str, ...], index_location: str | None, manifest: str | None, jobs: int | None,
+                dask_address: str | None, sampling: Sampling, crop: bool, as_json: bool, **records: Any) -> None:
+    """Add clips to the index, with where they were published and what was claimed there.
 
-    The clip is fingerprinted with the index's algorithm and its embedded
-    metadata is kept. A clip already indexed (the same bytes) is recognised at
-    once and only the new appearance and claims are added. Everything is
-    stored in one go, or nothing is. A claimed date of max-age:3d is anchored
-    on this appearance's --posted-at.
+    Each PATH is a clip, or a folder whose video files are all added
+    (recursively). Clips are fingerprinted with the index's algorithm and
+    their embedded metadata is kept. A clip already indexed (the same bytes)
+    is recognised at once, without decoding it, and only new records are
+    added; so running the same command again finishes an interrupted one.
+    Each clip is stored in one go, or not at all.
+
+    With one CLIP, the options from --platform to --subdivision say where it
+    was published and what was claimed; a claimed date of max-age:3d is
+    anchored on --posted-at. With several PATHs or a folder, those options
+    are refused: each file's records come from the .info.json yt-dlp wrote
+    beside it (clip.info.json for clip.mp4) and from its rows in --manifest.
+    A file that cannot be added does not stop the others: a summary follows,
+    with one line per failure, and the exit code is 1 if any failed.
 
     \b
     Examples:
@@ -159,7 +183,85 @@ def add_command(clip: str, index_location: str | None, platform: str | None, url
           --posted-at 2024-10-18 --claimed-date 2024-10-15/2024-10-18 \\
           --claimed-place "Sergeevka training ground" --claimed-coords 44.34,131.66 --radius-m 5000
       vidprov add clip.mp4 --info-json clip.info.json --claimed-date max-age:3d
+      vidprov add downloads/ --jobs 4
+      vidprov add archive/ --manifest archive.csv --json
     """
+    if not paths and manifest is None:
+        raise click.UsageError("give a PATH to add (a clip or a folder), or a --manifest that names files by path")
+    if jobs is not None and dask_address is not None:
+        raise click.UsageError("--jobs and --dask do not go together: with --dask the cluster's workers do the work")
+    single = len(paths) == 1 and manifest is None and dask_address is None and not os.path.isdir(paths[0])
+    if single:
+        _add_one(paths[0], index_location, sampling, crop, as_json, **records)
+        return
+    given = [name for name in RECORD_OPTIONS if records[name] is not None]
+    if given:
+        option = "--" + given[0].replace("_", "-").replace("place-name", "claimed-place").replace(
+            "coords", "claimed-coords")
+        raise click.UsageError(f"{option} describes a single CLIP; with several paths or a folder, give each "
+                               "file's records in a .info.json beside it or in --manifest")
+    for path in paths:
+        # Before the index is opened, so that a mistyped path creates no index.
+        if not os.path.lexists(path):
+            raise FileAccessError("no such file or folder", path)
+    table = read_manifest(manifest) if manifest is not None else None
+    with open_index(index_location, create=True) as index, batch_progress() as progress:
+        if dask_address is not None:
+            with ingest.dask_executor(dask_address) as (executor, workers):
+                result = ingest.add_many(index, paths, executor=executor, workers=workers, manifest=table,
+                                         sampling=sampling, crop=crop, progress=progress)
+        else:
+            result = ingest.add_many(index, paths, jobs=jobs, manifest=table, sampling=sampling, crop=crop,
+                                     progress=progress)
+    if as_json:
+        _echo_json(result.to_dict())
+    else:
+        click.echo(f"added {len(result.added)}, skipped {len(result.skipped)} (indexed already), failed "
+                   f"{len(result.failed)} of {len(result.files)} in {result.seconds:.1f} s "
+                   f"({result.clips_per_second:.2f} clips/s)")
+    for item in result.files:
+        for note in item.warnings:
+            click.echo(warning_line(printable(note)), err=True)
+    for row in result.unmatched_rows:
+        click.echo(warning_line(f"{printable(click.format_filename(manifest or ''))}: {row}"), err=True)
+    report_failures(VidprovError(printable(item.error or "failed"), printable(click.format_filename(item.path)))
+                    for item in result.failed)
+
+
+@contextlib.contextmanager
+def batch_progress() -> Iterator[Callable[[ingest.BatchProgress], None] | None]:
+    """A progress bar on stderr for a batch: files done, clips per second and the time left.
+
+    Only when stderr is a terminal, so that pipes and logs stay clean.
+    """
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bar: Any = None
+    shown = 0
+    rate = ""
+
+    def update(state: ingest.BatchProgress) -> None:
+        nonlocal bar, shown, rate
+        if bar is None:
+            bar = click.progressbar(length=max(1, state.total), label="adding", file=sys.stderr, show_eta=True,
+                                    show_pos=True, width=30, item_show_func=lambda _: rate)
+            bar.__enter__()
+        rate = f"{state.rate:.2f} clips/s" + (f", {state.failed} failed" if state.failed else "")
+        bar.update(state.done - shown, rate)
+        shown = state.done
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+def _add_one(clip: str, index_location: str | None, sampling: Sampling, crop: bool, as_json: bool,
+             platform: str | None, url: str | None, publisher: str | None, handle: str | None,
+             posted_at: str | None, info_json: str | None, claim_text: str | None, claimant: str | None,
+             claimed_date: str | None, **place: Any) -> None:
     check_file(clip)  # before the index is opened, so that a mistyped path creates no index
     appearance = ingest.build_appearance(info_json=info_json, platform=platform, url=url, publisher=publisher,
                                          handle=handle, posted_at=posted_at)
