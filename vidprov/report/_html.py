@@ -29,6 +29,8 @@ from ._timeline import TimelineEvent, timeline_svg, utc
 CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 #: Width of keyframe thumbnails in the contact sheet, in pixels.
 THUMB_WIDTH = 240
+#: Characters that fit in the timeline's column of labels.
+LABEL_CHARACTERS = 46
 #: A time without a zone may be in any zone from UTC-12 to UTC+14 (as :mod:`vidprov.match` reads it).
 ZONE_SPREAD_HOURS = 14
 
@@ -264,10 +266,13 @@ def _timeline(report: Report) -> str:
         assert posted is not None
         conflict = claimed_start is not None and _aware(posted.latest, "latest") < claimed_start
         clip = _clip_name(report, appearance.clip_sha256)
-        label = f"{_shorten(printable(appearance.publisher or appearance.handle or 'unknown'), 34)} ({clip})"
+        is_first = first is not None and appearance.id == first.id
+        # The label column holds about 46 characters; the publisher's name gives way first.
+        budget = LABEL_CHARACTERS - len(f" ({clip})") - (len("first seen: ") if is_first else 0)
+        who = printable(appearance.publisher or appearance.handle or "unknown")
+        label = f"{_shorten(who, max(8, budget))} ({clip})"
         detail = f"{posted} · {appearance.platform.value} · {appearance.url or 'no URL'}"
-        events.append(TimelineEvent(utc(posted.earliest), utc(posted.latest), label, detail, conflict,
-                                    first is not None and appearance.id == first.id))
+        events.append(TimelineEvent(utc(posted.earliest), utc(posted.latest), label, detail, conflict, is_first))
         zone = "" if posted.value.tzinfo is not None or posted.precision.value in ("year", "month", "day") \
             else ' <span class="muted">(time zone unknown)</span>'
         flag = '<span class="flag">before the claimed date</span>' if conflict else ""
