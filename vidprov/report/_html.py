@@ -75,8 +75,8 @@ tr.conflict td { background: var(--red-soft); }
 .pairs { display: flex; flex-wrap: wrap; gap: 14px; margin: 8px 0; }
 .pair { display: flex; gap: 4px; background: var(--soft); padding: 6px; border-radius: 4px; }
 .pair figure { margin: 0; width: 200px; }
-.pair img, .pair .missing { width: 200px; height: auto; display: block; background: #222; }
-.pair .missing { height: 112px; color: #ccc; font-size: 12px; padding: 8px; display: flex; align-items: center;
+.pair img, .pair .missing { width: 200px; height: 150px; object-fit: contain; display: block; background: #222; }
+.pair .missing { color: #ccc; font-size: 12px; padding: 8px; display: flex; align-items: center;
                  justify-content: center; text-align: center; }
 figcaption { font-size: 12.5px; color: var(--muted); padding-top: 2px; }
 .sheet { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 10px; }
