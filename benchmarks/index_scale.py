@@ -188,7 +188,11 @@ def main() -> None:
             print(f"{backend} {size:,} clips:", file=sys.stderr)
             seconds, kept = build(location, size, args.seed)
             result = measure(location, size, kept, args.seed)
-            on_disk = disk_size(location) if backend == "sqlite" else getattr(open_index(location), "disk_size")()
+            if backend == "sqlite":
+                on_disk = disk_size(location)
+            else:
+                with open_index(location) as index:
+                    on_disk = getattr(index, "disk_size")()
             print(f"| {backend} | {size:,} | {seconds:.0f} | {size / seconds:,.0f} | {on_disk / 1e6:,.0f} | "
                   f"{result['p50_ms']:.1f} | {result['p95_ms']:.1f} | {result['cold_first_query_s']:.2f} | "
                   f"{result['add_ms_p50']:.1f} | {result['recall']:.3f} | {result['false_matches']} |", flush=True)

@@ -452,3 +452,57 @@ def test_same_matches_and_verdicts_as_sqlite(tmp_path: Path) -> None:
             answers.append(results)
     assert answers[0] == answers[1]
     assert [len(found) for found, _, _ in answers[0]] == [3, 2, 1, 1, 1]
+
+
+# ------------------------------------------------------------------ storage formats
+
+
+def test_posting_segments_round_trip_exactly() -> None:
+    """Groups of consecutive frames, long runs, gaps, extreme keys, runs concatenated as merges do."""
+    from vidprov.index.postgres import _decode_rows, _encode
+
+    rng = np.random.default_rng(21)
+    parts = []
+    for clip, frames in ((1, np.arange(600)), (2, np.array([0, 2, 3, 65533, 65534])), (7, np.arange(10, 20))):
+        part = np.empty(len(frames) * K.CHUNKS, dtype=K.CHUNKED)
+        part["chunk"] = np.tile(np.arange(K.CHUNKS), len(frames))
+        # Clip 1 stays in one list per chunk (groups longer than a group holds); the others scatter.
+        part["value"] = 1 if clip == 1 else rng.integers(0, 3, size=len(part))
+        part["clip"] = clip
+        part["frame"] = np.repeat(frames, K.CHUNKS)
+        part["key"] = rng.integers(0, 2**63, size=len(part), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        part["key"][:8] = [0, 2**64 - 1] * 4
+        parts.append(part)
+    entries = np.concatenate(parts)
+    # Set each key's chunk to the list it is filed under, as keys.clip_postings does.
+    shift = (48 - 16 * entries["chunk"].astype(np.uint64))
+    entries["key"] = (entries["key"] & ~(np.uint64(0xFFFF) << shift)) | (entries["value"].astype(np.uint64) << shift)
+    first, second = entries[: len(entries) // 2], entries[len(entries) // 2:]
+    rows: dict[int, bytes] = {}
+    for half in (first, second):
+        for list_id, segment in zip(*_encode(half)):
+            rows[list_id] = rows.get(list_id, b"") + segment  # string_agg of two runs
+    decoded = _decode_rows([(list_id, blob, None, None, None) for list_id, blob in rows.items()]
+                           + [(5, None, 9, 4, -1)])  # a pending posting of list (0, 5)
+    got = sorted((c, v, int(p["clip"]), int(p["frame"]), int(p["key"])) for (c, v), ps in decoded.items() for p in ps)
+    want = sorted((int(e["chunk"]), int(e["value"]), int(e["clip"]), int(e["frame"]), int(e["key"])) for e in entries)
+    assert got == sorted(want + [(0, 5, 9, 4, 2**64 - 1)])
+    steady = sum(len(segment) for segment in _encode(parts[0])[1])
+    assert steady < 6.2 * len(parts[0])  # consecutive frames in one list: little more than their key bits
+
+
+def test_fingerprint_columns_round_trip_exactly() -> None:
+    from vidprov.index.postgres import _fingerprint_columns, _fingerprint_from_columns
+
+    rng = np.random.default_rng(3)
+    hashes = synthetic_hashes(rng, 7)
+    times = [0.0, 1e-300, 0.0333667, 0.5005, 1.0, 3600.25, 1e9]
+    frames = tuple(FrameRecord(t, FrameHash(h.tobytes(), BITS), q, n)
+                   for t, h, q, n in zip(times, hashes, [0, 100, 7, 55, 100, 1, 100], [-1, 0, 2**40, 3, 3, 9, 2]))
+    fp = Fingerprint(sha256=sha_of(5), algorithm="pdq", params=(("input", "native"),), duration=None, fps=29.97,
+                     width=1, height=1, codec="vp9", crop=None, frames=frames, size=12)
+    header, packed, stored_hashes = _fingerprint_columns(fp)
+    assert sha_of(5) not in header
+    assert _fingerprint_from_columns(sha_of(5), header, packed, stored_hashes) == fp
+    empty = synthetic_fingerprint(sha_of(6), hashes[:0])
+    assert _fingerprint_from_columns(sha_of(6), *_fingerprint_columns(empty)) == empty

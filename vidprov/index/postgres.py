@@ -9,10 +9,12 @@ Layout (the same idea as :mod:`vidprov.index.sqlite`):
   record's full JSON form as ``text`` (lossless: key order, NUL escapes and
   long strings all survive) beside the few columns that are searched.
 * ``postings`` keeps the posting lists as ``bytea`` *runs*, one row per
-  (list, run), where ``list = chunk * 65536 + value``. Each entry is 12
-  bytes: clip id (``u4``), frame (``u2``) and the 48 bits of the key that are
-  not the list's own chunk. A query reads its few hundred lists through the
-  primary key in one statement and decodes them in numpy.
+  (list, run), where ``list = chunk * 65536 + value``. A row holds one or
+  more *segments*: postings of one clip at consecutive frames share one
+  7-byte group record (clip, first frame, count), and each posting adds the
+  6 bytes of its key that are not the list's own chunk: about 8.5 bytes a
+  posting where a plain array takes 14. A query reads its few hundred lists
+  through the primary key in one statement and decodes them in numpy.
 * ``pending`` takes the postings of clips added one at a time, one row each.
   Past :data:`PENDING_LIMIT` rows they are written out as a run. Bulk loads
   (:meth:`PostgresIndex.add_clips`) write their run directly.
@@ -38,7 +40,9 @@ import contextlib
 import json
 import random
 import re
+import struct
 import time
+import zlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Sequence, TypeVar
@@ -76,8 +80,14 @@ MIGRATION_LOCK = 0x7669_6470_726F_0001
 MERGE_LOCK = 0x7669_6470_726F_0002
 FLUSH_LOCK = 0x7669_6470_726F_0003
 
-#: One stored posting: clip, frame and the 48 key bits other than the list's chunk (12 bytes).
-ENTRY = np.dtype([("clip", "<u4"), ("frame", "<u2"), ("low", "<u4"), ("high", "<u2")])
+#: A posting list is stored as segments: a header (groups, entries), then the groups, then the keys.
+SEGMENT_HEADER = struct.Struct("<II")
+#: A group: postings of one clip at consecutive frames (at most 255), first frame given.
+GROUP = np.dtype([("clip", "<u4"), ("first", "<u2"), ("count", "u1")])
+#: Each posting's key: the 48 bits other than the list's own chunk.
+KEY48 = np.dtype([("low", "<u4"), ("high", "<u2")])
+#: Most postings in one group.
+MAX_GROUP = 255
 
 #: The tables vidprov keeps, in the order they can be dropped.
 TABLES = ("record_origins", "hash_imports", "pending", "postings", "posting_runs", "verdicts", "assessment_clips",
@@ -94,13 +104,13 @@ MIGRATIONS: dict[int, list[str]] = {
                record text NOT NULL,
                added_at timestamptz NOT NULL)""",
         """ALTER SEQUENCE clip_ids OWNED BY clips.id""",
+        # header: the fingerprint's JSON form without its frames and sha256 (the clip's);
+        # frames: times, qualities and frame numbers, packed (see _fingerprint_columns).
         """CREATE TABLE IF NOT EXISTS fingerprints (
                clip_id integer PRIMARY KEY REFERENCES clips(id),
                header text NOT NULL,
-               times bytea NOT NULL,
-               hashes bytea NOT NULL,
-               qualities bytea NOT NULL,
-               frame_numbers bytea NOT NULL)""",
+               frames bytea NOT NULL,
+               hashes bytea NOT NULL)""",
         # Hashes are random bits: compressing them only costs time.
         """ALTER TABLE fingerprints ALTER COLUMN hashes SET STORAGE EXTERNAL""",
         """CREATE TABLE IF NOT EXISTS metadata (clip_id integer PRIMARY KEY REFERENCES clips(id), record text NOT NULL)""",
@@ -559,8 +569,8 @@ class PostgresIndex(Index):
         ids = sorted(by_id)
         columns = [list(column) for column in zip(*(_fingerprint_columns(by_id[clip_id]) for clip_id in ids))]
         stored = [int(row[0]) for row in self._execute(
-            "INSERT INTO fingerprints (clip_id, header, times, hashes, qualities, frame_numbers) "
-            "SELECT * FROM unnest(%b::integer[], %b::text[], %b::bytea[], %b::bytea[], %b::bytea[], %b::bytea[]) "
+            "INSERT INTO fingerprints (clip_id, header, frames, hashes) "
+            "SELECT * FROM unnest(%b::integer[], %b::text[], %b::bytea[], %b::bytea[]) "
             "ON CONFLICT (clip_id) DO NOTHING RETURNING clip_id",
             (ids, *columns))]
         if not stored:
@@ -583,12 +593,7 @@ class PostgresIndex(Index):
         """Write postings (a ``keys.CHUNKED`` array) as a new run: one row per list."""
         if not len(entries):
             return
-        lists, packed = _encode(entries)
-        bounds = np.nonzero(np.diff(lists))[0] + 1
-        starts = np.concatenate(([0], bounds)).tolist()
-        ends = np.concatenate((bounds, [len(lists)])).tolist()
-        data = packed.tobytes()
-        width = ENTRY.itemsize
+        lists, segments = _encode(entries)
         row = self._execute("SELECT nextval('posting_run_ids')").fetchone()
         assert row is not None
         run = int(row[0])
@@ -596,8 +601,8 @@ class PostgresIndex(Index):
         with self._connection().cursor() as cursor:
             with cursor.copy("COPY postings (list, run, entries) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(["int4", "int4", "bytea"])
-                for list_id, a, b in zip(lists[starts].tolist(), starts, ends):
-                    copy.write_row((list_id, run, data[a * width:b * width]))
+                for list_id, segment in zip(lists, segments):
+                    copy.write_row((list_id, run, segment))
         self._maintenance.add("runs")
 
     def _after_commit(self) -> None:
@@ -748,9 +753,10 @@ class PostgresIndex(Index):
         if not ids:
             return {}
         with self._errors():
-            rows = self._execute("SELECT clip_id, header, times, hashes, qualities, frame_numbers FROM fingerprints "
-                                 "WHERE clip_id = ANY(%s::integer[])", (ids,), binary=True).fetchall()
-        return {int(row[0]): _fingerprint_from_columns(row[1:]) for row in rows}
+            rows = self._execute("SELECT f.clip_id, c.sha256, f.header, f.frames, f.hashes FROM fingerprints f "
+                                 "JOIN clips c ON c.id = f.clip_id WHERE f.clip_id = ANY(%s::integer[])",
+                                 (ids,), binary=True).fetchall()
+        return {int(row[0]): _fingerprint_from_columns(*row[1:]) for row in rows}
 
     def metadata(self, clip_id: int) -> dict[str, Any] | None:
         if not -2**31 <= int(clip_id) < 2**31:
@@ -902,26 +908,36 @@ def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
-def _fingerprint_columns(fingerprint: Fingerprint) -> tuple[str, bytes, bytes, bytes, bytes]:
-    """A fingerprint as stored: JSON header, then times, hashes, qualities and frame numbers packed."""
+def _fingerprint_columns(fingerprint: Fingerprint) -> tuple[str, bytes, bytes]:
+    """A fingerprint as stored: its JSON header, its frames packed, its hashes.
+
+    The frames column is zlib-compressed: times as 64-bit floats, each XORed
+    with the one before, then qualities, then frame numbers as differences.
+    Both steps are exact; they turn a steady frame rate into runs of zeros.
+    """
     header = fingerprint.to_dict()
-    del header["frames"]
-    return (_json(header), fingerprint.times().astype("<f8").tobytes(), fingerprint.hashes().tobytes(),
-            np.array([f.quality for f in fingerprint.frames], dtype=np.uint8).tobytes(),
-            np.array([f.index for f in fingerprint.frames], dtype="<i8").tobytes())
+    del header["frames"], header["sha256"]
+    times = fingerprint.times().astype("<f8").view("<u8")
+    numbers = np.array([f.index for f in fingerprint.frames], dtype="<i8")
+    xored = times ^ np.concatenate((np.zeros(1, dtype="<u8"), times[:-1]))
+    frames = zlib.compress(xored.tobytes()
+                           + np.array([f.quality for f in fingerprint.frames], dtype=np.uint8).tobytes()
+                           + np.diff(numbers, prepend=np.int64(0)).astype("<i8").tobytes())
+    return _json(header), frames, fingerprint.hashes().tobytes()
 
 
-def _fingerprint_from_columns(row: Sequence[Any]) -> Fingerprint:
-    header, times, hashes, qualities, numbers = row
-    t = np.frombuffer(times, dtype="<f8")
-    q = np.frombuffer(qualities, dtype=np.uint8)
-    n = np.frombuffer(numbers, dtype="<i8")
-    width = len(hashes) // max(1, len(t))
-    frames = tuple(FrameRecord(float(t[i]), FrameHash(bytes(hashes[i * width:(i + 1) * width]), width * 8),
-                               int(q[i]), int(n[i])) for i in range(len(t)))
-    data = json.loads(header)
-    data["frames"] = []
-    return replace(Fingerprint.from_dict(data), frames=frames)
+def _fingerprint_from_columns(sha256: str, header: str, frames: bytes, hashes: bytes) -> Fingerprint:
+    data = zlib.decompress(frames)
+    count = len(data) // 17
+    times = np.bitwise_xor.accumulate(np.frombuffer(data, dtype="<u8", count=count)).view("<f8")
+    qualities = np.frombuffer(data, dtype=np.uint8, count=count, offset=8 * count)
+    numbers = np.cumsum(np.frombuffer(data, dtype="<i8", count=count, offset=9 * count))
+    width = len(hashes) // max(1, count)
+    records = tuple(FrameRecord(float(times[i]), FrameHash(bytes(hashes[i * width:(i + 1) * width]), width * 8),
+                                int(qualities[i]), int(numbers[i])) for i in range(count))
+    fields = json.loads(header)
+    fields.update(sha256=sha256, frames=[])
+    return replace(Fingerprint.from_dict(fields), frames=records)
 
 
 def _shifts(lists: np.ndarray) -> np.ndarray:
@@ -929,48 +945,88 @@ def _shifts(lists: np.ndarray) -> np.ndarray:
     return (48 - K.CHUNK_BITS * (lists >> K.CHUNK_BITS)).astype(np.uint64)
 
 
-def _encode(entries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sort ``keys.CHUNKED`` postings by list, clip and frame; return list ids and the packed ``ENTRY`` array."""
+def _encode(entries: np.ndarray) -> tuple[list[int], list[bytes]]:
+    """``keys.CHUNKED`` postings as one segment per list: the list ids and their bytes."""
     lists = (entries["chunk"].astype(np.int64) << K.CHUNK_BITS) | entries["value"].astype(np.int64)
     order = np.lexsort((entries["frame"], entries["clip"], lists))
     entries, lists = entries[order], lists[order]
+    frames = entries["frame"].astype(np.int64)
+    clips = entries["clip"].astype(np.int64)
+    # A group starts at a new list, a new clip, a gap in the frames, or every MAX_GROUP postings.
+    run_start = np.ones(len(entries), dtype=bool)
+    run_start[1:] = (lists[1:] != lists[:-1]) | (clips[1:] != clips[:-1]) | (frames[1:] != frames[:-1] + 1)
+    run_first = np.maximum.accumulate(np.where(run_start, np.arange(len(entries)), 0))
+    starts = np.nonzero(run_start | ((np.arange(len(entries)) - run_first) % MAX_GROUP == 0))[0]
+    groups = np.empty(len(starts), dtype=GROUP)
+    groups["clip"], groups["first"] = clips[starts], frames[starts]
+    groups["count"] = np.diff(np.append(starts, len(entries)))
     shift = _shifts(lists)
     key = entries["key"].astype(np.uint64)
-    low_mask = (np.uint64(1) << shift) - np.uint64(1)
-    rest = (((key >> shift) >> np.uint64(16)) << shift) | (key & low_mask)
-    packed = np.empty(len(entries), dtype=ENTRY)
-    packed["clip"], packed["frame"] = entries["clip"], entries["frame"]
-    packed["low"] = (rest & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-    packed["high"] = (rest >> np.uint64(32)).astype(np.uint16)
-    return lists, packed
+    rest = (((key >> shift) >> np.uint64(16)) << shift) | (key & ((np.uint64(1) << shift) - np.uint64(1)))
+    keys = np.empty(len(entries), dtype=KEY48)
+    keys["low"] = (rest & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    keys["high"] = (rest >> np.uint64(32)).astype(np.uint16)
+    list_starts = np.nonzero(np.diff(lists, prepend=-1))[0]
+    group_bounds = np.searchsorted(starts, list_starts).tolist() + [len(starts)]
+    entry_bounds = list_starts.tolist() + [len(entries)]
+    group_bytes, key_bytes = groups.tobytes(), keys.tobytes()
+    g, k = GROUP.itemsize, KEY48.itemsize
+    segments = [SEGMENT_HEADER.pack(g1 - g0, e1 - e0) + group_bytes[g0 * g:g1 * g] + key_bytes[e0 * k:e1 * k]
+                for g0, g1, e0, e1 in zip(group_bounds, group_bounds[1:], entry_bounds, entry_bounds[1:])]
+    return lists[list_starts].tolist(), segments
 
 
 def _decode_rows(rows: list[tuple[Any, ...]]) -> dict[tuple[int, int], np.ndarray]:
     """Turn rows of :data:`POSTINGS_QUERY` into one ``keys.POSTING`` array per (chunk, value)."""
-    blobs = [(row[0], row[1]) for row in rows if row[1] is not None]
-    pending = [row for row in rows if row[1] is None]
-    width = ENTRY.itemsize
-    counts = np.array([len(blob) // width for _, blob in blobs], dtype=np.int64)
-    packed = np.frombuffer(b"".join(blob for _, blob in blobs), dtype=ENTRY)
-    lists = np.repeat(np.array([list_id for list_id, _ in blobs], dtype=np.int64), counts)
+    group_parts: list[memoryview] = []
+    key_parts: list[memoryview] = []
+    segment_lists: list[int] = []
+    segment_sizes: list[int] = []
+    pending = []
+    g, k, h = GROUP.itemsize, KEY48.itemsize, SEGMENT_HEADER.size
+    for row in rows:
+        blob = row[1]
+        if blob is None:
+            pending.append(row)
+            continue
+        view, at = memoryview(blob), 0
+        while at < len(blob):
+            groups, count = SEGMENT_HEADER.unpack_from(blob, at)
+            group_parts.append(view[at + h:at + h + groups * g])
+            key_parts.append(view[at + h + groups * g:at + h + groups * g + count * k])
+            segment_lists.append(row[0])
+            segment_sizes.append(count)
+            at += h + groups * g + count * k
+        if at != len(blob):
+            raise CorruptIndexError(f"posting list {row[0]} is damaged; rebuild the index (vidprov index copy)")
+    groups = np.frombuffer(b"".join(group_parts), dtype=GROUP)
+    keys = np.frombuffer(b"".join(key_parts), dtype=KEY48)
+    counts = groups["count"].astype(np.int64)
+    if counts.sum() != len(keys):
+        raise CorruptIndexError("posting lists are damaged; rebuild the index (vidprov index copy)")
+    group_of = np.repeat(np.arange(len(groups)), counts)
+    lists = np.repeat(np.array(segment_lists, dtype=np.int64), segment_sizes)
     shift = _shifts(lists)
-    rest = packed["low"].astype(np.uint64) | (packed["high"].astype(np.uint64) << np.uint64(32))
+    rest = keys["low"].astype(np.uint64) | (keys["high"].astype(np.uint64) << np.uint64(32))
     value = (lists & 0xFFFF).astype(np.uint64)
+    found = np.empty(len(keys) + len(pending), dtype=K.POSTING)
+    stored = found[:len(keys)]
+    stored["clip"] = groups["clip"][group_of]
+    stored["frame"] = groups["first"][group_of] + (np.arange(len(keys)) - (np.cumsum(counts) - counts)[group_of])
     low_mask = (np.uint64(1) << shift) - np.uint64(1)
-    found = np.empty(len(packed) + len(pending), dtype=K.POSTING)
-    found["clip"][:len(packed)] = packed["clip"]
-    found["frame"][:len(packed)] = packed["frame"]
-    found["key"][:len(packed)] = ((((rest >> shift) << np.uint64(16)) | value) << shift) | (rest & low_mask)
+    stored["key"] = ((((rest >> shift) << np.uint64(16)) | value) << shift) | (rest & low_mask)
     if pending:
         data = np.array([row[:1] + row[2:] for row in pending], dtype=np.int64)
         lists = np.concatenate((lists, data[:, 0]))
-        found["clip"][len(packed):] = data[:, 1]
-        found["frame"][len(packed):] = data[:, 2]
-        found["key"][len(packed):] = data[:, 3].view(np.uint64)
+        found["clip"][len(keys):] = data[:, 1]
+        found["frame"][len(keys):] = data[:, 2]
+        found["key"][len(keys):] = data[:, 3].view(np.uint64)
+    if not len(lists):
+        return {}
     order = np.argsort(lists, kind="stable")
     lists, found = lists[order], found[order]
     bounds = np.nonzero(np.diff(lists))[0] + 1
     starts = np.concatenate(([0], bounds)).astype(np.int64)
     ends = np.concatenate((bounds, [len(lists)])).astype(np.int64)
     return {(list_id >> K.CHUNK_BITS, list_id & 0xFFFF): found[a:b]
-            for list_id, a, b in zip(lists[starts].tolist(), starts.tolist(), ends.tolist())} if len(lists) else {}
+            for list_id, a, b in zip(lists[starts].tolist(), starts.tolist(), ends.tolist())}
