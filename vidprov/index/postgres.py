@@ -6,8 +6,10 @@ comes from the URL, ``$PGPASSWORD`` or ``~/.pgpass`` and is never shown.
 Layout (the same idea as :mod:`vidprov.index.sqlite`):
 
 * ``clips``, ``fingerprints``, ``metadata`` and the record tables hold each
-  record's full JSON form as ``text`` (lossless: key order, NUL escapes and
-  long strings all survive) beside the few columns that are searched.
+  record's full JSON form as ``text`` (lossless: NUL escapes and long
+  strings survive, where ``jsonb`` refuses the one) beside the few columns
+  that are searched; a clip's and a fingerprint's sha256 is kept only in
+  its column.
 * ``postings`` keeps the posting lists as ``bytea`` *runs*, one row per
   (list, run), where ``list = chunk * 65536 + value``. A row holds one or
   more *segments*: postings of one clip at consecutive frames share one
@@ -497,7 +499,7 @@ class PostgresIndex(Index):
     @staticmethod
     def _stored(row: Sequence[Any], created: bool = False) -> StoredClip:
         clip_id, sha256, record, added_at = row
-        return StoredClip(int(clip_id), sha256, Clip.from_dict(json.loads(record)), _utc(added_at), created)
+        return StoredClip(int(clip_id), sha256, _clip_from(sha256, record), _utc(added_at), created)
 
     def add_clip(self, clip: Clip, fingerprint: Fingerprint | None = None,
                  metadata: dict[str, Any] | None = None) -> StoredClip:
@@ -543,7 +545,7 @@ class PostgresIndex(Index):
                 f"INSERT INTO clips (id, sha256, record, added_at) "
                 f"SELECT * FROM unnest(%b::integer[], %b::text[], %b::text[], %b::timestamptz[]) "
                 f"ORDER BY 2 ON CONFLICT (sha256) DO NOTHING RETURNING {_CLIP_COLUMNS}",
-                (ids, missing, [_json(clips[sha].to_dict()) for sha in missing], [now] * len(missing))).fetchall()
+                (ids, missing, [_clip_json(clips[sha]) for sha in missing], [now] * len(missing))).fetchall()
             for row in inserted:
                 rows[row[1]] = row
                 created.add(row[1])
@@ -811,14 +813,15 @@ class PostgresIndex(Index):
 
         with self._snapshot():
             if sha256s is None:
-                clips = texts("SELECT record FROM clips ORDER BY id")
+                clips = self._execute("SELECT sha256, record FROM clips ORDER BY id").fetchall()
                 appearances = texts("SELECT record FROM appearances ORDER BY seq")
                 claims = texts("SELECT record FROM claims ORDER BY seq")
                 assessments = texts("SELECT record FROM assessments ORDER BY seq")
                 verdicts = texts("SELECT record FROM verdicts ORDER BY decided_at, seq")
             else:
                 wanted = list(dict.fromkeys(sha256s))
-                clips = texts("SELECT record FROM clips WHERE sha256 = ANY(%s::text[]) ORDER BY id", wanted)
+                clips = self._execute("SELECT sha256, record FROM clips WHERE sha256 = ANY(%s::text[]) ORDER BY id",
+                                      (wanted,)).fetchall()
                 rows = self._execute("SELECT id, record FROM appearances WHERE clip_sha256 = ANY(%s::text[]) "
                                      "ORDER BY seq", (wanted,)).fetchall()
                 appearances = [row[1] for row in rows]
@@ -830,7 +833,7 @@ class PostgresIndex(Index):
                 verdicts = texts("SELECT record FROM verdicts WHERE clip_sha256 = ANY(%s::text[]) "
                                  "ORDER BY decided_at, seq", wanted)
         return RecordBundle(
-            clips=tuple(Clip.from_dict(json.loads(r)) for r in clips),
+            clips=tuple(_clip_from(sha256, record) for sha256, record in clips),
             appearances=tuple(Appearance.from_dict(json.loads(r)) for r in appearances),
             claims=tuple(Claim.from_dict(json.loads(r)) for r in claims),
             assessments=tuple(Assessment.from_dict(json.loads(r)) for r in assessments),
@@ -906,6 +909,17 @@ def _is_bug(error: psycopg.Error) -> bool:
 
 def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _clip_json(clip: Clip) -> str:
+    """A clip record as stored: its JSON form without the sha256, which has a column of its own."""
+    data = clip.to_dict()
+    del data["sha256"]
+    return _json(data)
+
+
+def _clip_from(sha256: str, record: str) -> Clip:
+    return Clip.from_dict({**json.loads(record), "sha256": sha256})
 
 
 def _fingerprint_columns(fingerprint: Fingerprint) -> tuple[str, bytes, bytes]:
