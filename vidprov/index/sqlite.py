@@ -188,6 +188,9 @@ class SQLiteIndex(Index):
         # Large pages hold a posting list of a big index in one read.
         self._db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         with self.transaction():
+            # Another process may have made the index since this one found the file empty.
+            if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is not None:
+                return
             for version in sorted(MIGRATIONS):
                 self._apply(version)
             self._db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
