@@ -20,14 +20,29 @@ from click.testing import CliRunner
 
 from vidprov import match
 from vidprov.cli import main
-from vidprov.errors import CorruptIndexError, IndexNotFoundError, IndexStoreError, SchemaVersionError, ValidationError
+from vidprov.errors import (
+    CorruptIndexError,
+    IndexNotFoundError,
+    IndexStoreError,
+    SchemaVersionError,
+    ValidationError,
+)
 from vidprov.fingerprint import Fingerprint, FrameRecord
 from vidprov.hashing import FrameHash
 from vidprov.index import keys as K
 from vidprov.index import open_index
 from vidprov.index.base import SCHEMA_VERSION, Index
-from vidprov.records import Appearance, Assessment, AssessmentKind, Claim, Clip, Platform, Verdict, VerdictStatus
-from vidprov.records import parse_timestamp
+from vidprov.records import (
+    Appearance,
+    Assessment,
+    AssessmentKind,
+    Claim,
+    Clip,
+    Platform,
+    Verdict,
+    VerdictStatus,
+    parse_timestamp,
+)
 
 POSTGRES = os.environ.get("VIDPROV_TEST_POSTGRES")
 needs_postgres = pytest.mark.skipif(not POSTGRES, reason="$VIDPROV_TEST_POSTGRES names no server")

@@ -9,7 +9,6 @@ make the writers flush and merge posting lists meanwhile.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import queue
 import random
 import time
@@ -19,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from test_postgres_backend import (
     FRAMES,
     POSTGRES,
@@ -31,6 +29,7 @@ from test_postgres_backend import (
     synthetic_fingerprint,
     synthetic_hashes,
 )
+
 from vidprov import match
 from vidprov.index import keys as K
 from vidprov.index import open_index

@@ -10,11 +10,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from test_postgres_backend import (
+    POSTGRES,
+    clip_of,
+    fresh_url,
+    noisy,
+    sha_of,
+    synthetic_fingerprint,
+    synthetic_hashes,
+)
 
-from test_postgres_backend import POSTGRES, clip_of, fresh_url, noisy, sha_of, synthetic_fingerprint, synthetic_hashes
 from vidprov import match
 from vidprov.cli import main
-from vidprov.errors import FileAccessError, FormatError, IndexStoreError, ValidationError
+from vidprov.errors import (
+    FileAccessError,
+    FormatError,
+    ValidationError,
+)
 from vidprov.fingerprint import Fingerprint
 from vidprov.index import open_index
 from vidprov.index.base import Index

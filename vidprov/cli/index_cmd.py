@@ -7,8 +7,7 @@ import os
 import click
 
 from ..errors import IndexStoreError
-from ..index import is_postgres, open_index, resolve_location
-from ..index import transfer
+from ..index import is_postgres, open_index, resolve_location, transfer
 from ..metadata import printable
 from ._base import echo_json, json_option
 from .match_cmd import index_group

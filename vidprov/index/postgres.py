@@ -55,7 +55,13 @@ import psycopg
 import psycopg.conninfo
 from psycopg import errors as pg_errors
 
-from ..errors import CorruptIndexError, IndexNotFoundError, IndexStoreError, SchemaVersionError, ValidationError
+from ..errors import (
+    CorruptIndexError,
+    IndexNotFoundError,
+    IndexStoreError,
+    SchemaVersionError,
+    ValidationError,
+)
 from ..fingerprint import Fingerprint, FrameRecord
 from ..hashing import DEFAULT_ALGORITHM, FrameHash
 from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
@@ -367,7 +373,7 @@ class PostgresIndex(Index):
             raise self._translate(error) from None
 
     def _execute(self, query: str, params: Any = None, *, binary: bool = False) -> psycopg.Cursor[Any]:
-        return self._connection().execute(query, params, binary=binary)  # type: ignore[arg-type]
+        return self._connection().execute(query, params, binary=binary)
 
     def close(self) -> None:
         if self._conn is not None:
@@ -729,7 +735,8 @@ class PostgresIndex(Index):
 
     def list_clips(self, where: ClipFilter | None = None) -> list[StoredClip]:
         where = where or ClipFilter()
-        conditions, params = [], []
+        conditions: list[str] = []
+        params: list[Any] = []
         if where.publisher is not None:
             conditions.append("a.publisher = %s")
             params.append(where.publisher)
