@@ -31,13 +31,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import IO, Any, Callable, Iterator
 
 from .. import __version__
 from ..errors import FileAccessError, FormatError, IndexStoreError, ValidationError
 from ..fingerprint import Fingerprint
+from ..ingest import import_bundle
 from ..records import Appearance, Claim, Clip
 from .base import HashImport, Index, iter_batches
 
@@ -98,15 +99,8 @@ def copy_index(source: Index, destination: Index, *, merge: bool = False,
         if progress is not None:
             progress(done, len(clips))
     bundle = source.records()
-    with destination.transaction():
-        for appearance in bundle.appearances:
-            destination.add_appearance(appearance)
-        for claim in bundle.claims:
-            destination.add_claim(claim)
-        for assessment in bundle.assessments:
-            destination.add_assessment(assessment)
-        for verdict in bundle.verdicts:
-            destination.add_verdict(verdict)
+    # In the source's order, so that the destination lists them in the same order.
+    import_bundle(destination, replace(bundle, clips=()))
     origins: dict[str, list[tuple[str, str]]] = {}
     for (kind, ref), bundle_sha256 in source.record_origins().items():
         origins.setdefault(bundle_sha256, []).append((kind, ref))
