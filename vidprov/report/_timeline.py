@@ -17,7 +17,7 @@ from ..metadata import printable
 
 #: Width of the drawing, and of the column of labels on its left, in SVG units.
 WIDTH, LABEL_WIDTH = 960, 330
-ROW_HEIGHT, TOP, BOTTOM = 30, 34, 40
+ROW_HEIGHT, TOP, BOTTOM = 30, 34, 48
 
 
 @dataclass(frozen=True)
