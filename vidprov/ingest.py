@@ -26,6 +26,7 @@ import mimetypes
 import multiprocessing
 import os
 import re
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -632,7 +633,19 @@ def add_many(index: Index, paths: Sequence[str | os.PathLike[str]], *, jobs: int
 def _process_pool(workers: int) -> concurrent.futures.Executor:
     # Spawned, not forked: a forked child would share this process's open
     # index connection and the decoder's threads.
-    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                                  initializer=_watch_parent, initargs=(os.getpid(),))
+
+
+def _watch_parent(parent: int) -> None:
+    """In a worker: end this process soon after ``parent`` is gone (killed, say), rather than linger."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="vidprov-parent-watch", daemon=True).start()
 
 
 class _Batch:
@@ -789,7 +802,7 @@ class _Batch:
         if self.manifest is not None:
             for row in self.manifest.rows:
                 if row.problem is not None:
-                    files.append(FileOutcome(f"{self.manifest.path} {row.label}", FAILED,
+                    files.append(FileOutcome(self.manifest.path, FAILED,
                                              error=_one_line(row.problem.message)))
                 elif row.label not in self.used_rows and row.path is None:
                     unmatched.append(f"{row.label}: sha256 {row.sha256} is not the sha256 of any file of the batch")
@@ -808,7 +821,7 @@ def dask_executor(address: str) -> Iterator[tuple[concurrent.futures.Executor, i
     except ImportError as error:
         raise ClusterError(f"--dask needs the dask extra: pip install 'vidprov[dask]' ({error})") from None
     try:
-        client = Client(address, timeout=30, set_as_default=False)
+        client = Client(address, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as error:
         raise ClusterError(f"cannot reach the Dask scheduler at {address} ({type(error).__name__}: {error})") \
             from None

@@ -57,8 +57,7 @@ CLAIM_COLUMNS = ("claim_text", "claimant", "claimed_date", "claimed_place", "cla
 MAX_BYTES = 256 * 1024 * 1024
 
 #: Columns named by the fields of the records a row makes, where their names differ.
-_FIELD_COLUMNS = {"name": "claimed_place", "lat": "claimed_coords", "lon": "claimed_coords",
-                  "point": "claimed_coords"}
+_FIELD_COLUMNS = {"name": "claimed_place"}
 
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
 _SEPARATORS = re.compile(r"[\s\-_]+")
