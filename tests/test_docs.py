@@ -22,7 +22,7 @@ from vidprov.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-import gen_cli_docs  # noqa: E402
+import gen_cli_docs
 
 CLI_DOC = ROOT / "docs" / "cli.md"
 

@@ -179,6 +179,21 @@ def test_keyframes_link_to_their_full_frames_named_by_time(page: str, built: rep
         assert f"<figcaption>{format_time(keyframe.t)} · 320x240</figcaption>" in page
 
 
+def test_each_full_frame_is_written_as_it_is_decoded(built: report.Report) -> None:
+    writes: list[str] = []
+
+    class Recorder(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(text)
+            return len(text)
+
+    report.write_html(built, Recorder())
+    with_frames = [text for text in writes if "download=" in text]
+    # One write per keyframe: the full-size frames are never gathered into one string.
+    assert built.keyframes is not None and len(with_frames) == len(built.keyframes.keyframes)
+    assert all(text.count("download=") == 1 for text in with_frames)
+
+
 def test_every_embedded_picture_decodes(page: str) -> None:
     uris = re.findall(r'"(data:image/jpeg;base64,[^"]+)"', page)
     assert len(uris) >= 8

@@ -144,7 +144,7 @@ def build(clip: str | os.PathLike[str], index: Index | None, *, folders: Sequenc
     else:
         stored = resolve_clip(index, text)
         path = find_files({stored.sha256: stored.clip.size}, [(f, True) for f in folders]).get(stored.sha256)
-    searchable = [(folder, True) for folder in folders]
+    searchable: list[tuple[str, bool]] = [(os.fspath(folder), True) for folder in folders]
 
     algorithm = index.algorithm if index is not None else DEFAULT_ALGORITHM
     if path is not None:
@@ -232,7 +232,7 @@ def _evidence(index: Index, query: Fingerprint, path: str | None, matches: list[
 
     evidence = []
     for number, item in enumerate(matches):
-        stored = clips.get(item.clip_id)
+        stored = clips.get(item.clip_id) if item.clip_id is not None else None
         reference = references.get(item.clip_id) if item.clip_id is not None else None
         file = files.get(stored.sha256) if stored is not None else None
         pairs: list[FramePair] = []

@@ -49,7 +49,7 @@ def shrink(rgb: np.ndarray, width: int) -> np.ndarray:
 
     if rgb.shape[1] <= width:
         return rgb
-    height = max(1, int(round(rgb.shape[0] * width / rgb.shape[1])))
+    height = max(1, round(rgb.shape[0] * width / rgb.shape[1]))
     return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
 
 

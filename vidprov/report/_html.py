@@ -289,9 +289,9 @@ def _timeline(report: Report) -> str:
                     f"<td>{text(_clip_name(report, appearance.clip_sha256))}</td><td>{link(appearance.url)}</td>"
                     "<td></td></tr>")
     parts = ['<section id="timeline"><h2>Timeline</h2>',
-             '<p class="muted">Every known appearance of this footage (this clip and every matched copy), '
-             "earliest first, against the date now claimed for it (the shaded band). Red: posted before the "
-             "claimed date begins.</p>"]
+             ('<p class="muted">Every known appearance of this footage (this clip and every matched copy), '
+              "earliest first, against the date now claimed for it (the shaded band). Red: posted before the "
+              "claimed date begins.</p>")]
     bounds = None
     if claimed is not None and (claimed.earliest or claimed.latest):
         bounds = (utc(claimed.earliest) if claimed.earliest else None,
@@ -415,8 +415,8 @@ def _places(report: Report) -> str:
             rows.append(_place_row(assessment.place, f"{text(assessment.kind.value.replace('_', '-'))} by "
                                                      f"{text(assessment.made_by)}", covers))
     parts = ['<section id="places"><h2>Places</h2>',
-             '<p class="muted">Where this footage, or a copy of it, is claimed or established to have been filmed. '
-             "Map links open OpenStreetMap (they need a network only when clicked).</p>"]
+             ('<p class="muted">Where this footage, or a copy of it, is claimed or established to have been '
+              "filmed. Map links open OpenStreetMap (they need a network only when clicked).</p>")]
     if rows:
         parts.append("<table><tr><th>place</th><th>coordinates</th><th>who</th><th>about</th></tr>"
                      + "".join(rows) + "</table>")

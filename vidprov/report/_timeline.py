@@ -99,8 +99,8 @@ def timeline_svg(events: Sequence[TimelineEvent], claimed: tuple[datetime | None
         share = (moment - low).total_seconds() / max(1.0, (high - low).total_seconds())
         return round(plot_left + share * (plot_right - plot_left), 1)
 
-    parts = [f'<svg class="timeline" role="img" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
-             f'xmlns="http://www.w3.org/2000/svg" aria-label="Timeline of known appearances">']
+    parts = [(f'<svg class="timeline" role="img" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" '
+              f'height="{height}" xmlns="http://www.w3.org/2000/svg" aria-label="Timeline of known appearances">')]
     if claimed is not None and claimed != (None, None):
         start = x(claimed[0]) if claimed[0] is not None else plot_left
         end = x(claimed[1]) if claimed[1] is not None else plot_right
