@@ -19,7 +19,8 @@ from typing import IO, Any, Iterable, Sequence
 from .. import __version__
 from ..errors import MediaError
 from ..keyframes import format_time, iter_images
-from ..metadata import Field, MediaMetadata, StreamInfo, printable
+from ..metadata import Field, MediaMetadata, printable
+from ..metadata.render import _stream_text as stream_text
 from ..records import Appearance, Assessment, Claim, PlaceClaim, RecordBundle, Verdict
 from . import Report
 from ._frames import encode_jpeg, shrink
@@ -593,22 +594,6 @@ def _evidence(item: Field[Any]) -> str:
     return shown if item.raw is None else f"{shown} = {text(item.raw, 200)}"
 
 
-def _stream(stream: StreamInfo) -> str:
-    parts = [stream.kind]
-    parts += [printable(item.value, 40) for item in (stream.codec, stream.profile) if item is not None]
-    if stream.width is not None and stream.height is not None:
-        parts.append(f"{stream.width.value}x{stream.height.value}")
-    if stream.frame_rate is not None:
-        parts.append(f"{stream.frame_rate.value:g} fps")
-    if stream.rotation is not None and stream.rotation.value:
-        parts.append(f"rotate {stream.rotation.value}° clockwise")
-    if stream.sample_rate is not None:
-        parts.append(f"{stream.sample_rate.value} Hz")
-    if stream.bit_rate is not None:
-        parts.append(f"{stream.bit_rate.value / 1000:.0f} kb/s")
-    return text(" ".join(parts))
-
-
 def _metadata(meta: MediaMetadata | None) -> str:
     parts = ['<section id="metadata"><h2>What the file says about itself</h2>']
     if meta is None:
@@ -625,7 +610,8 @@ def _metadata(meta: MediaMetadata | None) -> str:
     if fmt.duration is not None:
         parts.append(_row("duration", f"{fmt.duration.value:.3f} s", _evidence(fmt.duration)))
     parts.append(_row("size", f"{fmt.size.value:,} bytes"))
-    parts += [_row(f"stream {stream.index}", _stream(stream)) for stream in meta.streams]
+    # In the same words as `vidprov meta`.
+    parts += [_row(f"stream {stream.index}", text(stream_text(stream))) for stream in meta.streams]
     for stamp in meta.times:
         zone = "" if stamp.zone_known else ' <span class="flag">(time zone unknown)</span>'
         evidence = text(stamp.source) + " = " + text(stamp.raw, 200)
