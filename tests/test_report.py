@@ -194,6 +194,18 @@ def test_each_full_frame_is_written_as_it_is_decoded(built: report.Report) -> No
     assert all(text.count("download=") == 1 for text in with_frames)
 
 
+def test_a_long_clip_embeds_full_frames_for_its_first_keyframes_only(built: report.Report,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from vidprov.report import _html
+
+    monkeypatch.setattr(_html, "FULL_FRAMES", 1)
+    page = report.to_html(built)
+    anchors = [attrs for tag, attrs in parse(page).tags if tag == "a" and "download" in attrs]
+    assert [attrs["download"] for attrs in anchors] == [built.keyframes.keyframes[0].filename("reupload")]  # type: ignore[union-attr]
+    assert "Full-size frames are embedded for the first 1 keyframes only" in page
+    assert "vidprov keyframes reupload.mp4 -o DIR" in page
+
+
 def test_every_embedded_picture_decodes(page: str) -> None:
     uris = re.findall(r'"(data:image/jpeg;base64,[^"]+)"', page)
     assert len(uris) >= 8

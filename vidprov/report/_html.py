@@ -30,6 +30,8 @@ from ._timeline import TimelineEvent, timeline_svg, utc
 CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 #: Width of keyframe thumbnails in the contact sheet, in pixels.
 THUMB_WIDTH = 240
+#: Keyframes whose full-size frame is embedded; past this a long clip's report would grow too large to send.
+FULL_FRAMES = 150
 #: Characters that fit in the timeline's column of labels.
 LABEL_CHARACTERS = 46
 #: A time without a zone may be in any zone from UTC-12 to UTC+14 (as :mod:`vidprov.match` reads it).
@@ -565,19 +567,28 @@ def _keyframes(report: Report, out: IO[str]) -> None:
                   "</section>\n")
         return
     stem = os.path.splitext(os.path.basename(report.path))[0]
-    out.write(f'<p class="muted">{len(selection.keyframes)} frames, at least one per shot, for reverse image '
-              "search. Each thumbnail links to its full-size frame (the active picture, without bars): click it "
-              "to save the frame, named by its time.</p><div class=\"sheet\">")
+    count = len(selection.keyframes)
+    out.write(f'<p class="muted">{count} frames, at least one per shot, for reverse image search. Each thumbnail '
+              "links to its full-size frame (the active picture, without bars): click it to save the frame, named "
+              "by its time.</p>")
+    if count > FULL_FRAMES:
+        out.write(f'<p class="note">Full-size frames are embedded for the first {FULL_FRAMES} keyframes only, '
+                  "to keep this file small enough to send; the rest are thumbnails. For every frame as a file: "
+                  f"vidprov keyframes {text(os.path.basename(report.path))} -o DIR</p>")
+    out.write('<div class="sheet">')
     written = 0
     try:
         for keyframe, rgb in iter_images(selection):
-            full = encode_jpeg(rgb, 90)
             thumb = encode_jpeg(shrink(rgb, THUMB_WIDTH), 80)
-            name = keyframe.filename(stem)
-            out.write(f'<figure><a href="{full.uri}" download="{text(name)}" title="Save {text(name)} '
-                      f'({full.width}x{full.height})"><img src="{thumb.uri}" width="{thumb.width}" '
-                      f'height="{thumb.height}" alt="Frame at {format_time(keyframe.t)}"></a>'
-                      f"<figcaption>{format_time(keyframe.t)} · {full.width}x{full.height}</figcaption></figure>")
+            caption = f"{format_time(keyframe.t)} · {rgb.shape[1]}x{rgb.shape[0]}"
+            image = (f'<img src="{thumb.uri}" width="{thumb.width}" height="{thumb.height}" '
+                     f'alt="Frame at {format_time(keyframe.t)}">')
+            if written < FULL_FRAMES:
+                name = text(keyframe.filename(stem))
+                full = encode_jpeg(rgb, 90)
+                image = (f'<a href="{full.uri}" download="{name}" title="Save {name} ({full.width}x{full.height})">'
+                         f"{image}</a>")
+            out.write(f"<figure>{image}<figcaption>{caption}</figcaption></figure>")
             written += 1
     except MediaError as error:
         out.write(f'</div><p class="note">Only {written} of {len(selection.keyframes)} keyframes could be decoded '
