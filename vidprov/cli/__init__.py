@@ -8,6 +8,15 @@ from __future__ import annotations
 from ._base import main
 
 # Importing a command module registers its command on ``main``.
-from . import hash_cmd, index_cmd, keyframes_cmd, match_cmd, meta_cmd, records_cmd, report_cmd  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    hash_cmd,
+    index_cmd,
+    keyframes_cmd,
+    match_cmd,
+    meta_cmd,
+    places_cmd,
+    records_cmd,
+    report_cmd,
+)
 
 __all__ = ["main"]
