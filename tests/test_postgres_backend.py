@@ -493,16 +493,17 @@ def test_posting_segments_round_trip_exactly() -> None:
     shift = (48 - 16 * entries["chunk"].astype(np.uint64))
     entries["key"] = (entries["key"] & ~(np.uint64(0xFFFF) << shift)) | (entries["value"].astype(np.uint64) << shift)
     first, second = entries[: len(entries) // 2], entries[len(entries) // 2:]
-    rows: dict[int, bytes] = {}
+    rows: dict[int, tuple[bytes, bytes]] = {}
     for half in (first, second):
-        for list_id, segment in zip(*_encode(half)):
-            rows[list_id] = rows.get(list_id, b"") + segment  # string_agg of two runs
-    decoded = _decode_rows([(list_id, blob, None, None, None) for list_id, blob in rows.items()]
-                           + [(5, None, 9, 4, -1)])  # a pending posting of list (0, 5)
+        for list_id, groups, keys in zip(*_encode(half)):
+            before = rows.get(list_id, (b"", b""))
+            rows[list_id] = (before[0] + groups, before[1] + keys)  # string_agg of two runs
+    decoded = _decode_rows([(list_id, *columns, None, None, None) for list_id, columns in rows.items()]
+                           + [(5, None, None, 9, 4, -1)])  # a pending posting of list (0, 5)
     got = sorted((c, v, int(p["clip"]), int(p["frame"]), int(p["key"])) for (c, v), ps in decoded.items() for p in ps)
     want = sorted((int(e["chunk"]), int(e["value"]), int(e["clip"]), int(e["frame"]), int(e["key"])) for e in entries)
     assert got == sorted(want + [(0, 5, 9, 4, 2**64 - 1)])
-    steady = sum(len(segment) for segment in _encode(parts[0])[1])
+    steady = sum(len(groups) + len(keys) for _, groups, keys in zip(*_encode(parts[0])))
     assert steady < 6.2 * len(parts[0])  # consecutive frames in one list: little more than their key bits
 
 

@@ -11,12 +11,13 @@ Layout (the same idea as :mod:`vidprov.index.sqlite`):
   that are searched; a clip's and a fingerprint's sha256 is kept only in
   its column.
 * ``postings`` keeps the posting lists as ``bytea`` *runs*, one row per
-  (list, run), where ``list = chunk * 65536 + value``. A row holds one or
-  more *segments*: postings of one clip at consecutive frames share one
-  7-byte group record (clip, first frame, count), and each posting adds the
-  6 bytes of its key that are not the list's own chunk: about 8.5 bytes a
-  posting where a plain array takes 14. A query reads its few hundred lists
-  through the primary key in one statement and decodes them in numpy.
+  (list, run), where ``list = chunk * 65536 + value``. Postings of one clip
+  at consecutive frames share one 7-byte *group* (clip, first frame, count)
+  in the row's ``groups``, and each posting adds to ``keys`` the 6 bytes of
+  its key that are not the list's own chunk: about 8.5 bytes a posting where
+  a plain array takes 14. Both columns are plain arrays, so runs merge by
+  concatenating them. A query reads its few hundred lists through the
+  primary key in one statement and decodes them in numpy.
 * ``pending`` takes the postings of clips added one at a time, one row each.
   Past :data:`PENDING_LIMIT` rows they are written out as a run. Bulk loads
   (:meth:`PostgresIndex.add_clips`) write their run directly.
@@ -42,7 +43,6 @@ import contextlib
 import json
 import random
 import re
-import struct
 import time
 import zlib
 from dataclasses import dataclass, replace
@@ -88,8 +88,6 @@ MIGRATION_LOCK = 0x7669_6470_726F_0001
 MERGE_LOCK = 0x7669_6470_726F_0002
 FLUSH_LOCK = 0x7669_6470_726F_0003
 
-#: A posting list is stored as segments: a header (groups, entries), then the groups, then the keys.
-SEGMENT_HEADER = struct.Struct("<II")
 #: A group: postings of one clip at consecutive frames (at most 255), first frame given.
 GROUP = np.dtype([("clip", "<u4"), ("first", "<u2"), ("count", "u1")])
 #: Each posting's key: the 48 bits other than the list's own chunk.
@@ -164,11 +162,12 @@ MIGRATIONS: dict[int, list[str]] = {
         """CREATE TABLE IF NOT EXISTS postings (
                list integer NOT NULL,
                run integer NOT NULL,
-               entries bytea NOT NULL,
+               groups bytea NOT NULL,
+               keys bytea NOT NULL,
                PRIMARY KEY (list, run))""",
         """CREATE INDEX IF NOT EXISTS postings_run ON postings(run)""",
-        # Posting entries are random key bits too.
-        """ALTER TABLE postings ALTER COLUMN entries SET STORAGE EXTERNAL""",
+        # Posting keys are random bits too.
+        """ALTER TABLE postings ALTER COLUMN keys SET STORAGE EXTERNAL""",
         """CREATE SEQUENCE IF NOT EXISTS pending_rows AS bigint""",
         """CREATE TABLE IF NOT EXISTS pending (
                seq bigint NOT NULL DEFAULT nextval('pending_rows'),
@@ -196,10 +195,10 @@ MIGRATIONS: dict[int, list[str]] = {
 
 #: The candidate-search query: every run of the wanted lists, and their pending postings, in one snapshot.
 POSTINGS_QUERY = """
-SELECT list, entries, NULL::integer AS clip_id, NULL::integer AS frame, NULL::bigint AS key
+SELECT list, groups, keys, NULL::integer AS clip_id, NULL::integer AS frame, NULL::bigint AS key
   FROM postings WHERE list = ANY(%(lists)s::integer[])
 UNION ALL
-SELECT list, NULL, clip_id, frame, key FROM pending WHERE list = ANY(%(lists)s::integer[])
+SELECT list, NULL, NULL, clip_id, frame, key FROM pending WHERE list = ANY(%(lists)s::integer[])
 """
 
 _CLIP_COLUMNS = "id, sha256, record, added_at"
@@ -601,16 +600,16 @@ class PostgresIndex(Index):
         """Write postings (a ``keys.CHUNKED`` array) as a new run: one row per list."""
         if not len(entries):
             return
-        lists, segments = _encode(entries)
+        lists, groups, keys = _encode(entries)
         row = self._execute("SELECT nextval('posting_run_ids')").fetchone()
         assert row is not None
         run = int(row[0])
         self._execute("INSERT INTO posting_runs (run, tier, entries) VALUES (%s, %s, %s)", (run, tier, len(entries)))
         with self._connection().cursor() as cursor:
-            with cursor.copy("COPY postings (list, run, entries) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(["int4", "int4", "bytea"])
-                for list_id, segment in zip(lists, segments):
-                    copy.write_row((list_id, run, segment))
+            with cursor.copy("COPY postings (list, run, groups, keys) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(["int4", "int4", "bytea", "bytea"])
+                for row in zip(lists, [run] * len(lists), groups, keys):
+                    copy.write_row(row)
         self._maintenance.add("runs")
 
     def _after_commit(self) -> None:
@@ -668,8 +667,9 @@ class PostgresIndex(Index):
         self._execute("INSERT INTO posting_runs (run, tier, entries) "
                       "SELECT %s, %s, coalesce(sum(entries), 0) FROM posting_runs WHERE run = ANY(%s::integer[])",
                       (run, tier, runs))
-        self._execute("INSERT INTO postings (list, run, entries) "
-                      "SELECT list, %s, string_agg(entries, ''::bytea ORDER BY run) FROM postings "
+        self._execute("INSERT INTO postings (list, run, groups, keys) "
+                      "SELECT list, %s, string_agg(groups, ''::bytea ORDER BY run), "
+                      "string_agg(keys, ''::bytea ORDER BY run) FROM postings "
                       "WHERE run = ANY(%s::integer[]) GROUP BY list ORDER BY list", (run, runs))
         self._execute("DELETE FROM postings WHERE run = ANY(%s::integer[])", (runs,))
         self._execute("DELETE FROM posting_runs WHERE run = ANY(%s::integer[])", (runs,))
@@ -966,8 +966,8 @@ def _shifts(lists: np.ndarray) -> np.ndarray:
     return (48 - K.CHUNK_BITS * (lists >> K.CHUNK_BITS)).astype(np.uint64)
 
 
-def _encode(entries: np.ndarray) -> tuple[list[int], list[bytes]]:
-    """``keys.CHUNKED`` postings as one segment per list: the list ids and their bytes."""
+def _encode(entries: np.ndarray) -> tuple[list[int], list[bytes], list[bytes]]:
+    """``keys.CHUNKED`` postings as rows of one run: list ids, and each list's groups and keys."""
     lists = (entries["chunk"].astype(np.int64) << K.CHUNK_BITS) | entries["value"].astype(np.int64)
     order = np.lexsort((entries["frame"], entries["clip"], lists))
     entries, lists = entries[order], lists[order]
@@ -992,62 +992,47 @@ def _encode(entries: np.ndarray) -> tuple[list[int], list[bytes]]:
     entry_bounds = list_starts.tolist() + [len(entries)]
     group_bytes, key_bytes = groups.tobytes(), keys.tobytes()
     g, k = GROUP.itemsize, KEY48.itemsize
-    segments = [SEGMENT_HEADER.pack(g1 - g0, e1 - e0) + group_bytes[g0 * g:g1 * g] + key_bytes[e0 * k:e1 * k]
-                for g0, g1, e0, e1 in zip(group_bounds, group_bounds[1:], entry_bounds, entry_bounds[1:])]
-    return lists[list_starts].tolist(), segments
+    return (lists[list_starts].tolist(), [group_bytes[a * g:b * g] for a, b in zip(group_bounds, group_bounds[1:])],
+            [key_bytes[a * k:b * k] for a, b in zip(entry_bounds, entry_bounds[1:])])
 
 
 def _decode_rows(rows: list[tuple[Any, ...]]) -> dict[tuple[int, int], np.ndarray]:
     """Turn rows of :data:`POSTINGS_QUERY` into one ``keys.POSTING`` array per (chunk, value)."""
-    group_parts: list[memoryview] = []
-    key_parts: list[memoryview] = []
-    segment_lists: list[int] = []
-    segment_sizes: list[int] = []
-    pending = []
-    g, k, h = GROUP.itemsize, KEY48.itemsize, SEGMENT_HEADER.size
-    for row in rows:
-        blob = row[1]
-        if blob is None:
-            pending.append(row)
-            continue
-        view, at = memoryview(blob), 0
-        while at < len(blob):
-            groups, count = SEGMENT_HEADER.unpack_from(blob, at)
-            group_parts.append(view[at + h:at + h + groups * g])
-            key_parts.append(view[at + h + groups * g:at + h + groups * g + count * k])
-            segment_lists.append(row[0])
-            segment_sizes.append(count)
-            at += h + groups * g + count * k
-        if at != len(blob):
-            raise CorruptIndexError(f"posting list {row[0]} is damaged; rebuild the index (vidprov index copy)")
-    groups = np.frombuffer(b"".join(group_parts), dtype=GROUP)
-    keys = np.frombuffer(b"".join(key_parts), dtype=KEY48)
+    stored_rows = sorted((row for row in rows if row[1] is not None), key=lambda row: row[0])
+    groups = np.frombuffer(b"".join(row[1] for row in stored_rows), dtype=GROUP)
+    keys = np.frombuffer(b"".join(row[2] for row in stored_rows), dtype=KEY48)
+    sizes = [len(row[2]) // KEY48.itemsize for row in stored_rows]
     counts = groups["count"].astype(np.int64)
     if counts.sum() != len(keys):
         raise CorruptIndexError("posting lists are damaged; rebuild the index (vidprov index copy)")
     group_of = np.repeat(np.arange(len(groups)), counts)
-    lists = np.repeat(np.array(segment_lists, dtype=np.int64), segment_sizes)
+    lists = np.repeat(np.array([row[0] for row in stored_rows], dtype=np.int64), sizes)
     shift = _shifts(lists)
     rest = keys["low"].astype(np.uint64) | (keys["high"].astype(np.uint64) << np.uint64(32))
-    value = (lists & 0xFFFF).astype(np.uint64)
-    found = np.empty(len(keys) + len(pending), dtype=K.POSTING)
-    stored = found[:len(keys)]
-    stored["clip"] = groups["clip"][group_of]
-    stored["frame"] = groups["first"][group_of] + (np.arange(len(keys)) - (np.cumsum(counts) - counts)[group_of])
+    found = np.empty(len(keys), dtype=K.POSTING)
+    found["clip"] = groups["clip"][group_of]
+    found["frame"] = groups["first"][group_of] + (np.arange(len(keys)) - (np.cumsum(counts) - counts)[group_of])
     low_mask = (np.uint64(1) << shift) - np.uint64(1)
-    stored["key"] = ((((rest >> shift) << np.uint64(16)) | value) << shift) | (rest & low_mask)
+    value = (lists & 0xFFFF).astype(np.uint64)
+    found["key"] = ((((rest >> shift) << np.uint64(16)) | value) << shift) | (rest & low_mask)
+    # Rows are sorted by list, so each list's postings are one slice.
+    result: dict[tuple[int, int], np.ndarray] = {}
+    start = list_start = 0
+    for number, row in enumerate(stored_rows):
+        end = start + sizes[number]
+        if number + 1 == len(stored_rows) or stored_rows[number + 1][0] != row[0]:
+            result[(row[0] >> K.CHUNK_BITS, row[0] & 0xFFFF)] = found[list_start:end]
+            list_start = end
+        start = end
+    pending = [row for row in rows if row[1] is None]
     if pending:
-        data = np.array([row[:1] + row[2:] for row in pending], dtype=np.int64)
-        lists = np.concatenate((lists, data[:, 0]))
-        found["clip"][len(keys):] = data[:, 1]
-        found["frame"][len(keys):] = data[:, 2]
-        found["key"][len(keys):] = data[:, 3].view(np.uint64)
-    if not len(lists):
-        return {}
-    order = np.argsort(lists, kind="stable")
-    lists, found = lists[order], found[order]
-    bounds = np.nonzero(np.diff(lists))[0] + 1
-    starts = np.concatenate(([0], bounds)).astype(np.int64)
-    ends = np.concatenate((bounds, [len(lists)])).astype(np.int64)
-    return {(list_id >> K.CHUNK_BITS, list_id & 0xFFFF): found[a:b]
-            for list_id, a, b in zip(lists[starts].tolist(), starts.tolist(), ends.tolist())}
+        data = np.array([row[:1] + row[3:] for row in pending], dtype=np.int64)
+        data = data[np.argsort(data[:, 0], kind="stable")]
+        entries = np.empty(len(data), dtype=K.POSTING)
+        entries["clip"], entries["frame"], entries["key"] = data[:, 1], data[:, 2], data[:, 3].view(np.uint64)
+        bounds = np.nonzero(np.diff(data[:, 0]))[0] + 1
+        for first, part in zip(np.concatenate(([0], bounds)).tolist(), np.split(entries, bounds)):
+            list_id = int(data[first, 0])
+            key = (list_id >> K.CHUNK_BITS, list_id & 0xFFFF)
+            result[key] = np.concatenate((result[key], part)) if key in result else part
+    return result
