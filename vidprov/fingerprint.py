@@ -199,7 +199,7 @@ class Fingerprint:
                 windows=tuple(CropBox.from_dict(w) for w in data.get("windows") or ()),
                 schema_version=version,
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
             if isinstance(error, ValidationError):
                 raise
             raise FormatError(f"not a valid fingerprint ({type(error).__name__}: {error})") from None
@@ -207,7 +207,7 @@ class Fingerprint:
     @classmethod
     def from_json(cls, text: str) -> Fingerprint:
         try:
-            data = json.loads(text)
+            data = json.loads(text, parse_constant=_not_a_json_number)
         except (json.JSONDecodeError, RecursionError) as error:
             raise FormatError(f"fingerprint is not valid JSON ({error})") from None
         return cls.from_dict(data)
@@ -229,11 +229,27 @@ class Fingerprint:
             if len(parts) != 4:
                 raise FormatError(f"vPDQ line {number}: expected frame,quality,hash,timestamp")
             try:
-                records.append(FrameRecord(t=float(parts[3]), hash=FrameHash.from_hex(parts[2]),
-                                           quality=int(parts[1]), index=int(parts[0])))
+                record = FrameRecord(t=float(parts[3]), hash=FrameHash.from_hex(parts[2]), quality=int(parts[1]),
+                                     index=int(parts[0]))
             except (ValueError, FormatError) as error:
                 raise FormatError(f"vPDQ line {number}: {error}") from None
+            # Checked here, as nothing later would notice a NaN time or a quality of -5.
+            if not (math.isfinite(record.t) and record.t >= 0):
+                raise FormatError(f"vPDQ line {number}: timestamp {parts[3].strip()!r} is not a time in seconds "
+                                  "(0 or more)")
+            if not (0 <= record.quality <= 100 and record.index >= 0):
+                raise FormatError(f"vPDQ line {number}: expected a frame number of 0 or more and a quality "
+                                  "from 0 to 100")
+            if record.hash.bits != ALGORITHMS["pdq"].bits:
+                raise FormatError(f"vPDQ line {number}: a PDQ hash is {ALGORITHMS['pdq'].bits // 4} hex digits, "
+                                  f"not {record.hash.bits // 4}")
+            records.append(record)
         return records
+
+
+def _not_a_json_number(name: str) -> None:
+    # Python's json reads NaN and Infinity, which JSON does not have and to_json() refuses to write.
+    raise FormatError(f"fingerprint JSON holds {name}, which is not a JSON number")
 
 
 def file_sha256(path: str | os.PathLike[str]) -> tuple[str, int]:
