@@ -209,6 +209,22 @@ def test_several_paths_refuse_the_options_of_one_clip(tmp_path: Path, archive: P
     assert not index.exists()
 
 
+def test_copies_are_fingerprinted_once_and_each_keeps_its_own_records(tmp_path: Path, archive: Path) -> None:
+    for name in ("a", "b", "c", "d"):
+        shutil.copyfile(archive / "clip000.mp4", tmp_path / f"{name}.mp4")
+    (tmp_path / "b.info.json").write_text("{not json")
+    (tmp_path / "c.info.json").write_text(json.dumps(info_json(30)))
+    (tmp_path / "d.info.json").write_text(json.dumps(info_json(40)))
+    with open_index(tmp_path / "desk.db", create=True) as opened:
+        result = ingest.add_many(opened, [tmp_path], jobs=2)
+        urls = sorted(item.url for item in opened.records().appearances)
+    statuses = {Path(item.path).name: item.status for item in result.files}
+    assert statuses.pop("b.mp4") == "failed"
+    assert sorted(statuses.values()) == ["added", "skipped", "skipped"]  # whichever was hashed first is added
+    assert result.failed[0].error.startswith(f"{tmp_path / 'b.info.json'}: not a yt-dlp .info.json: not valid JSON")
+    assert urls == ["https://t.me/example_channel/30", "https://t.me/example_channel/40"]
+
+
 def test_a_worker_that_dies_fails_its_file_only(tmp_path: Path, archive: Path) -> None:
     """A pool whose worker dies on one file: that file fails, the rest are added."""
 

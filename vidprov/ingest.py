@@ -663,7 +663,8 @@ class _Batch:
         self.started = time.monotonic()
         self.running: dict[concurrent.futures.Future[_Reply], tuple[str, _Job, concurrent.futures.Executor]] = {}
         self.counts: collections.Counter[str] = collections.Counter()
-        self.waiting: dict[str, list[_Job]] = {}  # sha256 being fingerprinted: other files of the same bytes
+        # For each sha256 being fingerprinted: the file it is fingerprinted from, and other files of those bytes.
+        self.waiting: dict[str, tuple[_Job, list[_Job]]] = {}
         self.used_rows: set[str] = set()
         self.hasher: concurrent.futures.Executor = _InlineExecutor()
         self.pool: concurrent.futures.Executor | None = None  # made when the first file needs decoding
@@ -737,13 +738,13 @@ class _Batch:
             self._finish(job, FAILED, error=_one_line(error.message if error.path == job.path else str(error)))
             return
         if job.sha256 in self.waiting:
-            self.waiting[job.sha256].append(job)
+            self.waiting[job.sha256][1].append(job)
             return
         existing = self.index.clip_by_sha256(job.sha256)
         if existing is not None and self.index.fingerprint(existing.id) is not None:
             self._store(job, existing.clip, None, None)
             return
-        self.waiting[job.sha256] = []
+        self.waiting[job.sha256] = (job, [])
         self._submit("fingerprint", job)
 
     def _records(self, job: _Job) -> None:
@@ -766,7 +767,8 @@ class _Batch:
                     source_url=job.source_url)
         existing = self.index.clip_by_sha256(job.sha256)
         self._store(job, existing.clip if existing is not None else clip, made, metadata)
-        for other in self.waiting.pop(job.sha256, []):
+        _, others = self.waiting.pop(job.sha256, (job, []))
+        for other in others:
             self._store(other, clip, None, None)
 
     def _store(self, job: _Job, clip: Clip, made: Fingerprint | None, metadata: dict[str, Any] | None) -> None:
@@ -785,9 +787,9 @@ class _Batch:
                      frames=len(made.frames) if made is not None and stored.created else None)
 
     def _finish(self, job: _Job, status: str, **facts: Any) -> None:
-        if status == FAILED and job.sha256 in self.waiting:
+        if status == FAILED and self.waiting.get(job.sha256, (None,))[0] is job:
             # Files of the same bytes fail the same way.
-            for other in self.waiting.pop(job.sha256):
+            for other in self.waiting.pop(job.sha256)[1]:
                 self._finish(other, FAILED, error=facts.get("error"))
         self.outcomes[job.path] = FileOutcome(job.path, status, sha256=job.sha256 or None, warnings=job.notes,
                                               **facts)
