@@ -63,6 +63,8 @@ PICTURED_MATCHES = 10
 PAIR_WIDTH = 320
 
 Progress = Callable[[float, "float | None"], None]
+#: A frame as pictured: its time, the part of it shown (None: all) and whether it is flipped.
+View = tuple[float, "CropBox | None", bool]
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,7 @@ def _evidence(index: Index, query: Fingerprint, path: str | None, matches: list[
     files = find_files(wanted, folders) if wanted else {}
 
     chosen: dict[int, list[tuple[float, float, int]]] = {}
-    query_views: set[tuple[float, CropBox | None, bool]] = set()
+    query_views: set[View] = set()
     for number, item in enumerate(pictured):
         reference = references.get(item.clip_id) if item.clip_id is not None else None
         if reference is None:
@@ -246,12 +248,11 @@ def _evidence(index: Index, query: Fingerprint, path: str | None, matches: list[
     return tuple(evidence)
 
 
-def _pictures(path: str | None, views: set[tuple[float, CropBox | None, bool]]) -> dict[tuple[float, CropBox | None,
-                                                                                             bool], Picture]:
+def _pictures(path: str | None, views: set[View]) -> dict[View, Picture]:
     """Thumbnails of the frames at the times in ``views``, each cut and flipped as it says; one pass per view."""
     if path is None or not views:
         return {}
-    pictures: dict[tuple[float, CropBox | None, bool], Picture] = {}
+    pictures: dict[View, Picture] = {}
     for box, flip in {(box, flip) for _, box, flip in views}:
         times = {time: (box, flip) for time, b, f in views if (b, f) == (box, flip)}
         for time, picture in thumbnails_at(path, times, PAIR_WIDTH).items():
