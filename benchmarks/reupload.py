@@ -134,6 +134,11 @@ class ToolRun:
     seconds: float = 0.0
 
 
+def shown_name(path: Path) -> str:
+    """A file's name in the report: variants are named with their source's folder."""
+    return f"{path.parent.name}/{path.name}" if path.parent.parent.name.startswith("seed-") else path.name
+
+
 def label_of(query: Query, reference: Path) -> bool | None:
     """True for a pair that should match, False for one that must not, None to leave out."""
     group = group_of(reference.name)
@@ -159,7 +164,7 @@ def run_tool(tool: Tool, queries: Sequence[Query], references: Sequence[Path], c
         if number % 10 == 0 or number == len(files):
             log(f"{tool.name}: fingerprinted {number}/{len(files)} files ({cache.seconds:.0f} s)")
     for path, reason in cache.failures.items():
-        run.failures[path.name] = f"fingerprint: {reason}"
+        run.failures[shown_name(path)] = f"fingerprint: {reason}"
     for query in queries:
         for reference in references:
             label = label_of(query, reference)
@@ -171,7 +176,8 @@ def run_tool(tool: Tool, queries: Sequence[Query], references: Sequence[Path], c
                 try:
                     result = tool.compare(q, r)
                 except Exception as ex:  # one bad pair scores 0 and is named; the rest go on
-                    run.failures[f"{query.path.name} vs {reference.name}"] = f"compare: {type(ex).__name__}: {ex}"
+                    run.failures[f"{shown_name(query.path)} vs {reference.name}"] = \
+                        f"compare: {type(ex).__name__}: {ex}"
             run.pairs.append(Pair(query, reference, label, result))
     run.seconds = cache.seconds
     return run
@@ -300,12 +306,14 @@ def report(runs: Sequence[ToolRun], rows: Sequence[str], header: str, sweep: Seq
         if run.reason:
             continue
         for pair in summaries[run.tool.name]["false_positives"][:10]:
-            notes.append(f"- {run.tool.name} false positive: {pair.query.path.name} ({pair.query.row}, "
+            notes.append(f"- {run.tool.name} false positive: {shown_name(pair.query.path)} ({pair.query.row}, "
                          f"{pair.query.group}) vs {pair.reference.name}, score {pair.result.score:.3f}")
-        for what, reason in list(run.failures.items())[:20]:
-            notes.append(f"- {run.tool.name} failed on {what}: {reason}")
-        if len(run.failures) > 20:
-            notes.append(f"- {run.tool.name}: {len(run.failures) - 20} more failures")
+        by_reason: dict[str, list[str]] = {}
+        for what, reason in run.failures.items():
+            by_reason.setdefault(reason, []).append(what)
+        for reason, where in by_reason.items():
+            more = f" and {len(where) - 3} more" if len(where) > 3 else ""
+            notes.append(f"- {run.tool.name} failed {len(where)} time(s), {reason}: {', '.join(where[:3])}{more}")
     if notes:
         lines += ["", *notes]
     lines += ["", "Top-1 counts a query when its true source scores above 0 and above every unrelated source. "
