@@ -10,6 +10,7 @@ import json
 import os
 import threading
 import uuid
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -517,8 +518,12 @@ def test_fingerprint_columns_round_trip_exactly() -> None:
                    for t, h, q, n in zip(times, hashes, [0, 100, 7, 55, 100, 1, 100], [-1, 0, 2**40, 3, 3, 9, 2]))
     fp = Fingerprint(sha256=sha_of(5), algorithm="pdq", params=(("input", "native"),), duration=None, fps=29.97,
                      width=1, height=1, codec="vp9", crop=None, frames=frames, size=12)
-    header, packed, stored_hashes = _fingerprint_columns(fp)
+    header, packed = _fingerprint_columns(fp)
     assert sha_of(5) not in header
-    assert _fingerprint_from_columns(sha_of(5), header, packed, stored_hashes) == fp
+    assert _fingerprint_from_columns(sha_of(5), header, packed) == fp
+    for algorithm, bits in (("phash", 64), ("phash256", 256)):
+        other = replace(fp, algorithm=algorithm, frames=tuple(
+            replace(f, hash=FrameHash(f.hash.data[:bits // 8], bits)) for f in fp.frames))
+        assert _fingerprint_from_columns(sha_of(5), *_fingerprint_columns(other)) == other
     empty = synthetic_fingerprint(sha_of(6), hashes[:0])
     assert _fingerprint_from_columns(sha_of(6), *_fingerprint_columns(empty)) == empty
