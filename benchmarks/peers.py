@@ -308,6 +308,7 @@ class FingerprintCache:
         self.memory: dict[Path, Any] = {}
         self.failures: dict[Path, str] = {}
         self.seconds = 0.0
+        self.from_disk = 0
         self._version = ""
 
     def _disk_path(self, path: Path) -> Path | None:
@@ -330,6 +331,7 @@ class FingerprintCache:
         if disk is not None and disk.is_file():
             with open(disk, "rb") as handle:
                 self.memory[path] = pickle.load(handle)
+            self.from_disk += 1
             return self.memory[path]
         started = time.perf_counter()
         try:

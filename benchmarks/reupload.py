@@ -132,6 +132,7 @@ class ToolRun:
     pairs: list[Pair] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)  # file or pair -> reason
     seconds: float = 0.0
+    from_disk: int = 0  # fingerprints read from an earlier run's cache
 
 
 def shown_name(path: Path) -> str:
@@ -179,7 +180,7 @@ def run_tool(tool: Tool, queries: Sequence[Query], references: Sequence[Path], c
                     run.failures[f"{shown_name(query.path)} vs {reference.name}"] = \
                         f"compare: {type(ex).__name__}: {ex}"
             run.pairs.append(Pair(query, reference, label, result))
-    run.seconds = cache.seconds
+    run.seconds, run.from_disk = cache.seconds, cache.from_disk
     return run
 
 
@@ -250,6 +251,10 @@ def percent(numerator: int, denominator: int) -> str:
     return f"{100 * numerator / denominator:.0f}%" if denominator else "-"
 
 
+def rate(count: int, total: int) -> str:
+    return f"{count / total:.2%} ({count}/{total})" if total else "- (no pairs)"
+
+
 def report(runs: Sequence[ToolRun], rows: Sequence[str], header: str, sweep: Sequence[float],
            sweep_runs: dict[tuple[str, float], ToolRun] | None = None) -> str:
     lines = [header, ""]
@@ -281,6 +286,7 @@ def report(runs: Sequence[ToolRun], rows: Sequence[str], header: str, sweep: Seq
             continue
         s = summaries[run.tool.name]
         fp = len(s["false_positives"])
+        cached = f" ({run.from_disk} files cached)" if run.from_disk else ""
         if s["boundary"]:
             starts = [b[0] for b in s["boundary"]]
             ends = [b[1] for b in s["boundary"]]
@@ -291,8 +297,7 @@ def report(runs: Sequence[ToolRun], rows: Sequence[str], header: str, sweep: Seq
         else:
             boundary = "-"
         lines.append(f"| {run.tool.name} | {run.tool.rule} | {s['recall']:.1%} | "
-                     f"{fp / s['negatives'] if s['negatives'] else math.nan:.2%} ({fp}/{s['negatives']}) | "
-                     f"{s['ap']:.3f} | {boundary} | {run.seconds:.0f} s | {len(run.failures) or 'none'} |")
+                     f"{rate(fp, s['negatives'])} | {s['ap']:.3f} | {boundary} | {run.seconds:.0f} s{cached} | {len(run.failures) or 'none'} |")
     if sweep_runs:
         lines += ["", "vidprov threshold sweep (same fingerprints):", "",
                   "| tool | threshold | recall (all) | false-positive rate |", "|---|---:|---:|---:|"]
@@ -300,7 +305,7 @@ def report(runs: Sequence[ToolRun], rows: Sequence[str], header: str, sweep: Seq
             s = summarise(run, rows)
             fp = len(s["false_positives"])
             lines.append(f"| {run.tool.name} | {threshold:g} | {s['recall']:.1%} | "
-                         f"{fp / s['negatives'] if s['negatives'] else math.nan:.2%} ({fp}/{s['negatives']}) |")
+                         f"{rate(fp, s['negatives'])} |")
     notes = []
     for run in runs:
         if run.reason:
@@ -328,7 +333,7 @@ def rethreshold(run: ToolRun, threshold: float) -> ToolRun:
     pairs = [Pair(p.query, p.reference, p.label,
                   Comparison(p.result.score, p.result.score > 0 and p.result.score >= threshold, p.result.span))
              for p in run.pairs]
-    return ToolRun(tool, None, pairs, run.failures, run.seconds)
+    return ToolRun(tool, None, pairs, run.failures, run.seconds, run.from_disk)
 
 
 # --------------------------------------------------------------------------- command line
