@@ -5,7 +5,7 @@ query fingerprint with a reference fingerprint (:meth:`Tool.compare`), giving a
 score in 0..1 (higher is more alike), the tool's own match decision, and where
 it can say so, the span of the query that matched.
 
-* ``vidprov``: ``vidprov.fingerprint(path, mirror=True)`` and
+* ``vidprov``: ``vidprov.fingerprint(path, mirror=True, windows=True)`` and
   ``vidprov.match.compare``; a match is ``score >= threshold``.
 * ``vpdq``: PyPI's ``vpdq`` (Meta's vPDQ), one hash a second, matched with the
   rule of Meta's python-threatexchange (see :class:`Vpdq`).
@@ -137,7 +137,8 @@ class Vidprov(Tool):
     def fingerprint(self, path: Path) -> Any:
         import vidprov
 
-        kwargs: dict[str, Any] = {"mirror": True}
+        # As `vidprov match` fingerprints a query: mirror and window hashes too.
+        kwargs: dict[str, Any] = {"mirror": True, "windows": True}
         if self.algorithm:
             kwargs["algorithm"] = self.algorithm
         return vidprov.fingerprint(path, **kwargs)
