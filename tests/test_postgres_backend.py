@@ -358,7 +358,7 @@ def _all_postings(index: Index) -> dict[tuple[int, int], list[tuple[int, int, in
 
 
 @needs_postgres
-def test_runs_merge_in_tiers_and_pending_postings_are_written_out(pg: Index,
+def test_runs_merge_in_tiers_and_pending_postings_are_written_out(pg: Index, pg_url: str,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from vidprov.index import postgres
 
@@ -370,15 +370,15 @@ def test_runs_merge_in_tiers_and_pending_postings_are_written_out(pg: Index,
     for number in range(100, 112):  # one at a time: through the pending table
         fp = synthetic_fingerprint(sha_of(number), synthetic_hashes(rng))
         pg.add_clip(clip_of(fp), fp)
-    tiers = admin_execute(pg.url, "SELECT tier, count(*) FROM posting_runs GROUP BY tier ORDER BY tier")  # type: ignore[attr-defined]
+    tiers = admin_execute(pg_url, "SELECT tier, count(*) FROM posting_runs GROUP BY tier ORDER BY tier")
     assert all(count < 3 for _, count in tiers) and max(tier for tier, _ in tiers) >= 1
-    pending = admin_execute(pg.url, "SELECT count(*) FROM pending")[0][0]  # type: ignore[attr-defined]
+    pending = admin_execute(pg_url, "SELECT count(*) FROM pending")[0][0]
     assert pending <= 5 * FRAMES * K.CHUNKS
     before = _all_postings(pg)
     assert sum(len(v) for v in before.values()) == (28 + 12) * FRAMES * K.CHUNKS
     pg.optimize()  # type: ignore[attr-defined]
-    assert admin_execute(pg.url, "SELECT count(*) FROM posting_runs")[0][0] == 1  # type: ignore[attr-defined]
-    assert admin_execute(pg.url, "SELECT count(*) FROM pending")[0][0] == 0  # type: ignore[attr-defined]
+    assert admin_execute(pg_url, "SELECT count(*) FROM posting_runs")[0][0] == 1
+    assert admin_execute(pg_url, "SELECT count(*) FROM pending")[0][0] == 0
     assert _all_postings(pg) == before
 
 
@@ -389,7 +389,7 @@ def _plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 @needs_postgres
-def test_candidate_search_reads_posting_lists_through_an_index(pg: Index) -> None:
+def test_candidate_search_reads_posting_lists_through_an_index(pg: Index, pg_url: str) -> None:
     """EXPLAIN the real postings query, with real statistics: an index lookup, never a sequential scan.
 
     (The pending table, a few hundred rows here and never more than PENDING_LIMIT, may be scanned.)
@@ -397,13 +397,13 @@ def test_candidate_search_reads_posting_lists_through_an_index(pg: Index) -> Non
     from vidprov.index.postgres import POSTINGS_QUERY
 
     kept = _load(pg, 3000, seed=5)
-    pg.optimize()  # type: ignore[attr-defined]  # one row per list, VACUUM ANALYZE
+    pg.optimize()  # type: ignore[attr-defined]  # one row per list; VACUUM ANALYZE
     rng = np.random.default_rng(6)
     for number in range(5000, 5010):
         fp = synthetic_fingerprint(sha_of(number), synthetic_hashes(rng))
         pg.add_clip(clip_of(fp), fp)  # some postings pending too
-    admin_execute(pg.url, "ANALYZE")  # type: ignore[attr-defined]  # the statistics autovacuum keeps
-    rows = admin_execute(pg.url, "SELECT count(*) FROM postings")[0][0]  # type: ignore[attr-defined]
+    admin_execute(pg_url, "ANALYZE")  # the statistics autovacuum keeps
+    rows = admin_execute(pg_url, "SELECT count(*) FROM postings")[0][0]
     assert rows > 50_000
     query = synthetic_fingerprint(sha_of(10**9), noisy(kept[17], rng))
     chunks = K.chunk_values(K.frame_keys(query.hashes(), "pdq"))
@@ -411,7 +411,7 @@ def test_candidate_search_reads_posting_lists_through_an_index(pg: Index) -> Non
     import psycopg
     import psycopg.sql
 
-    with psycopg.connect(pg.url, autocommit=True) as conn:  # type: ignore[attr-defined]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("PREPARE candidates(integer[]) AS " + POSTINGS_QUERY.replace("%(lists)s", "$1"))
         for mode in ("force_custom_plan", "force_generic_plan"):  # as first run, and once prepared
             conn.execute(f"SET plan_cache_mode = {mode}")

@@ -258,7 +258,7 @@ class PostgresIndex(Index):
     backend = "postgresql"
 
     def __init__(self, url: str, *, create: bool = True, algorithm: str | None = None) -> None:
-        self.url = url
+        self._url = url  # with the password, if it has one: only for connecting
         self.location = safe_location(url)
         self.server = _Server.of(url)
         self._conn: psycopg.Connection[Any] | None = None
@@ -299,7 +299,7 @@ class PostgresIndex(Index):
                                   "run the command again", self.location)
         settings: dict[str, Any] = {}
         try:
-            given = psycopg.conninfo.conninfo_to_dict(self.url)
+            given = psycopg.conninfo.conninfo_to_dict(self._url)
         except psycopg.ProgrammingError as error:
             raise IndexStoreError(f"not a valid PostgreSQL URL ({_first_line(error)}); expected "
                                   "postgresql://user@host:port/database", self.location) from None
@@ -308,16 +308,19 @@ class PostgresIndex(Index):
         if "application_name" not in given:
             settings["application_name"] = "vidprov"
         try:
-            conn = psycopg.connect(self.url, autocommit=True, **settings)
+            conn = psycopg.connect(self._url, autocommit=True, **settings)
+            conn.execute("SET TIME ZONE 'UTC'")
         except psycopg.Error as error:
             raise IndexStoreError(f"cannot connect to PostgreSQL at {self.server}: {self._reason(error)}") from None
-        conn.execute("SET TIME ZONE 'UTC'")
         self._conn = conn
         return conn
 
     def _reason(self, error: psycopg.Error) -> str:
         text = " ".join(str(error).split())
-        password = psycopg.conninfo.conninfo_to_dict(self.url).get("password") if "@" in self.url else None
+        try:
+            password = psycopg.conninfo.conninfo_to_dict(self._url).get("password")
+        except psycopg.Error:
+            password = None
         if password:
             text = text.replace(str(password), "***")
         text = re.sub(r"(connection failed: )?connection to server (at|on) \S+( \([^)]*\))?, port \d+ failed: "
@@ -959,8 +962,9 @@ def _fingerprint_from_columns(sha256: str, header: str, frames: bytes) -> Finger
     qualities = np.frombuffer(data, dtype=np.uint8, count=count, offset=8 * count)
     numbers = np.cumsum(np.frombuffer(data, dtype="<i8", count=count, offset=9 * count))
     hashes = np.bitwise_xor.accumulate(np.frombuffer(data, dtype=np.uint8, offset=17 * count).reshape(count, width))
-    records = tuple(FrameRecord(float(times[i]), FrameHash(hashes[i].tobytes(), width * 8), int(qualities[i]),
-                                int(numbers[i])) for i in range(count))
+    raw, bits = hashes.tobytes(), width * 8
+    records = tuple(FrameRecord(t, FrameHash(raw[i * width:(i + 1) * width], bits), q, n)
+                    for i, (t, q, n) in enumerate(zip(times.tolist(), qualities.tolist(), numbers.tolist())))
     fields.update(sha256=sha256, frames=[])
     return replace(Fingerprint.from_dict(fields), frames=records)
 
