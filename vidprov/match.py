@@ -30,7 +30,9 @@ from .index.base import Index
 from .records import Appearance, Claim, DateClaim, PlaceClaim, Point
 
 #: Share of a hash's bits that may differ for two frames to count as the same picture.
-FRAME_DISTANCE_SHARE = 0.30
+FRAME_DISTANCE_SHARE = 0.36
+#: Segments start and end on frames at most this share of bits apart.
+EDGE_DISTANCE_SHARE = 0.30
 #: Frames with less picture than this (0-100) match anything and are left out.
 MIN_QUALITY = 25
 #: Fewest distinct query frames an alignment needs.
@@ -182,29 +184,36 @@ def _best_alignment(tq: np.ndarray, tr: np.ndarray, qi: np.ndarray, rj: np.ndarr
 
 
 def _segments(alignment: _Alignment, tq: np.ndarray, q_step: float, q_duration: float | None,
-              ref_duration: float | None) -> list[Segment]:
-    times = np.sort(tq[alignment.query_frames])
-    segments: list[Segment] = []
-    start = previous = float(times[0])
-    count = 1
+              ref_duration: float | None, edge_limit: float) -> list[Segment]:
+    """Runs of matched query frames (split at gaps over :data:`MAX_GAP`) as segments.
 
-    def close(first: float, last: float) -> None:
-        end = min(last + q_step, q_duration) if q_duration else last + q_step
-        ref_start = alignment.speed * first + alignment.offset
-        ref_end = alignment.speed * end + alignment.offset
+    A run's ends are trimmed to its first and last frames within ``edge_limit``
+    bits: near a cut into other footage, a loosely similar frame can still fall
+    on the alignment, and would otherwise stretch the segment past the cut.
+    """
+    order = np.argsort(tq[alignment.query_frames])
+    times = tq[alignment.query_frames][order]
+    distances = alignment.distances[order]
+    runs: list[tuple[int, int]] = []
+    first = 0
+    for number in range(1, len(times) + 1):
+        if number == len(times) or times[number] - times[number - 1] > MAX_GAP:
+            runs.append((first, number))
+            first = number
+    segments: list[Segment] = []
+    for begin, end in runs:
+        if end - begin < 2 and (segments or len(runs) > 1):
+            continue  # a lone frame away from the rest is chance
+        good = np.nonzero(distances[begin:end] <= edge_limit)[0]
+        if len(good):
+            begin, end = begin + int(good[0]), begin + int(good[-1]) + 1
+        start, last = float(times[begin]), float(times[end - 1])
+        stop = min(last + q_step, q_duration) if q_duration else last + q_step
+        ref_start = alignment.speed * start + alignment.offset
+        ref_end = alignment.speed * stop + alignment.offset
         if ref_duration:
             ref_start, ref_end = max(0.0, ref_start), min(ref_duration, ref_end)
-        segments.append(Segment(first, end, max(0.0, ref_start), max(ref_start, ref_end)))
-
-    for t in times[1:]:
-        t = float(t)
-        if t - previous > MAX_GAP:
-            if count >= 2 or not segments:
-                close(start, previous)
-            start, count = t, 0
-        previous = t
-        count += 1
-    close(start, previous)
+        segments.append(Segment(start, stop, max(0.0, ref_start), max(ref_start, ref_end)))
     return segments
 
 
@@ -280,7 +289,8 @@ def _summarise(query: Fingerprint, reference: Fingerprint, alignments: list[_Ali
     r_step = _step(reference.times(), reference.duration)
     segments: list[Segment] = []
     for alignment in alignments:
-        segments += _segments(alignment, tq, q_step, query.duration, reference.duration)
+        segments += _segments(alignment, tq, q_step, query.duration, reference.duration,
+                              EDGE_DISTANCE_SHARE * bits)
     segments.sort(key=lambda s: s.query_start)
     q_duration = query.duration or (float(query.times()[-1]) + q_step)
     r_duration = reference.duration or (float(reference.times()[-1]) + r_step)
