@@ -264,6 +264,7 @@ class PostgresIndex(Index):
         self._conn: psycopg.Connection[Any] | None = None
         self._depth = 0
         self._maintenance: set[str] = set()
+        self._unchecked_pending = 0  # postings this client queued since it last looked at the pending table
         conn = self._connection()
         with self._errors():
             tables = {row[0] for row in conn.execute(
@@ -543,16 +544,22 @@ class PostgresIndex(Index):
             f"SELECT {_CLIP_COLUMNS} FROM clips WHERE sha256 = ANY(%s::text[])", (list(clips),))}
         missing = [sha for sha in clips if sha not in rows]
         created: set[str] = set()
-        if missing:
+        if len(missing) == 1:  # its id comes with the insert
+            inserted = self._execute(
+                f"INSERT INTO clips (sha256, record, added_at) VALUES (%s, %s, %s) "
+                f"ON CONFLICT (sha256) DO NOTHING RETURNING {_CLIP_COLUMNS}",
+                (missing[0], _clip_json(clips[missing[0]]), _now())).fetchall()
+        elif missing:
+            # Ids in the order given, as SQLite numbers them.
             ids = sorted(r[0] for r in self._execute(
                 "SELECT nextval('clip_ids') FROM generate_series(1, %s)", (len(missing),)))
-            now = _now()
             # Inserting in sha256 order means two writers lock shared clips in one order: no deadlock.
             inserted = self._execute(
                 f"INSERT INTO clips (id, sha256, record, added_at) "
                 f"SELECT * FROM unnest(%b::integer[], %b::text[], %b::text[], %b::timestamptz[]) "
                 f"ORDER BY 2 ON CONFLICT (sha256) DO NOTHING RETURNING {_CLIP_COLUMNS}",
-                (ids, missing, [_clip_json(clips[sha]) for sha in missing], [now] * len(missing))).fetchall()
+                (ids, missing, [_clip_json(clips[sha]) for sha in missing], [_now()] * len(missing))).fetchall()
+        if missing:
             for row in inserted:
                 rows[row[1]] = row
                 created.add(row[1])
@@ -577,23 +584,28 @@ class PostgresIndex(Index):
     def _store_fingerprints(self, by_id: dict[int, Fingerprint], bulk: bool) -> None:
         ids = sorted(by_id)
         columns = [list(column) for column in zip(*(_fingerprint_columns(by_id[clip_id]) for clip_id in ids))]
-        stored = [int(row[0]) for row in self._execute(
-            "INSERT INTO fingerprints (clip_id, header, frames) "
-            "SELECT * FROM unnest(%b::integer[], %b::text[], %b::bytea[]) "
-            "ON CONFLICT (clip_id) DO NOTHING RETURNING clip_id",
-            (ids, *columns))]
-        if not stored:
-            return
-        entries = np.concatenate([K.clip_postings(clip_id, by_id[clip_id].hashes(), self.algorithm)
-                                  for clip_id in stored])
+        insert = ("INSERT INTO fingerprints (clip_id, header, frames) "
+                  "SELECT * FROM unnest(%b::integer[], %b::text[], %b::bytea[]) "
+                  "ON CONFLICT (clip_id) DO NOTHING RETURNING clip_id")
         if bulk:
-            self._write_run(entries)
-        else:
-            lists = (entries["chunk"].astype(np.int64) << K.CHUNK_BITS) | entries["value"]
-            self._execute("INSERT INTO pending (list, clip_id, frame, key) "
-                          "SELECT * FROM unnest(%b::integer[], %b::integer[], %b::integer[], %b::bigint[])",
-                          (lists.tolist(), entries["clip"].tolist(), entries["frame"].tolist(),
-                           entries["key"].view(np.int64).tolist()))
+            stored = [int(row[0]) for row in self._execute(insert, (ids, *columns))]
+            if stored:
+                self._write_run(np.concatenate([K.clip_postings(clip_id, by_id[clip_id].hashes(), self.algorithm)
+                                                for clip_id in stored]))
+            return
+        # One statement: the fingerprints, and the postings of those that were new to the index.
+        entries = np.concatenate([K.clip_postings(clip_id, by_id[clip_id].hashes(), self.algorithm)
+                                  for clip_id in ids])
+        lists = (entries["chunk"].astype(np.int64) << K.CHUNK_BITS) | entries["value"]
+        row = self._execute(
+            f"WITH stored AS ({insert}), queued AS ("
+            "INSERT INTO pending (list, clip_id, frame, key) SELECT p.* FROM "
+            "unnest(%b::integer[], %b::integer[], %b::integer[], %b::bigint[]) AS p(list, clip_id, frame, key) "
+            "WHERE p.clip_id IN (SELECT clip_id FROM stored) RETURNING 1) SELECT count(*) FROM queued",
+            (ids, *columns, lists.tolist(), entries["clip"].tolist(), entries["frame"].tolist(),
+             entries["key"].view(np.int64).tolist())).fetchone()
+        if row and row[0]:
+            self._unchecked_pending += int(row[0])
             self._maintenance.add("pending")
 
     # -- posting lists -----------------------------------------------------------
@@ -618,8 +630,11 @@ class PostgresIndex(Index):
         """Housekeeping a write made due, each in its own transaction, never holding a writer's locks."""
         due, self._maintenance = self._maintenance, set()
         try:
-            if "pending" in due and self._pending_estimate() > PENDING_LIMIT:
-                self._write(self._flush_pending)  # its commit merges the run it wrote, if due
+            # Looking at the pending table costs a round trip: only after a sixteenth of the limit.
+            if "pending" in due and self._unchecked_pending >= PENDING_LIMIT // 16:
+                self._unchecked_pending = 0
+                if self._pending_estimate() > PENDING_LIMIT:
+                    self._write(self._flush_pending)  # its commit merges the run it wrote, if due
             if "runs" in due:
                 self._write(self._merge_tiers)
         except _ConflictError:
