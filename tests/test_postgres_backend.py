@@ -173,6 +173,34 @@ def test_unknown_user_and_database_are_named_without_the_password() -> None:
                                       "(create it first: createdb)")
 
 
+@needs_postgres
+def test_wrong_password_is_named_as_such_and_never_shown() -> None:
+    """Needs the server to ask this one user for a password (.ci/run sets that up)."""
+    import psycopg
+
+    assert POSTGRES
+    user = "vidprov_password_check"
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone():
+            admin.execute(f"CREATE ROLE {user} LOGIN PASSWORD 'right-one'")
+    server = POSTGRES.rsplit("/", 1)[0].split("@", 1)[1]
+    host, port = server.rsplit(":", 1)
+    wrong = f"postgresql://{user}:wrong-one@{server}/vidprov_test"
+    try:
+        open_index(wrong).close()
+    except IndexNotFoundError:
+        pytest.skip("the server lets this user in without a password")
+    except IndexStoreError as error:
+        assert str(error) == (f"cannot connect to PostgreSQL at host {host}, port {port}, database vidprov_test: "
+                              f"the server refused user {user} or its password")
+        result = CliRunner().invoke(main, ["index", "info", "--index", wrong])
+        assert result.exit_code == 1 and result.stderr == f"vidprov: error: {error}\n"
+        assert "wrong-one" not in result.output + result.stderr
+    else:
+        pytest.skip("the server lets this user in without a password")
+    psycopg.connect(f"postgresql://{user}:right-one@{server}/vidprov_test").close()  # the right one gets in
+
+
 def test_location_never_shows_the_password() -> None:
     from vidprov.index.postgres import safe_location
 
