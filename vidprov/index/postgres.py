@@ -637,8 +637,10 @@ class PostgresIndex(Index):
                     self._write(self._flush_pending)  # its commit merges the run it wrote, if due
             if "runs" in due:
                 self._write(self._merge_tiers)
-        except _ConflictError:
-            pass  # someone else's housekeeping got in the way; the next write tries again
+        except IndexStoreError:
+            # The write itself is committed; what failed here (a conflict with another client's
+            # housekeeping, a lost connection) is tried again after a later write.
+            self._unchecked_pending = PENDING_LIMIT
 
     def _pending_estimate(self) -> int:
         with self._errors():
