@@ -46,7 +46,7 @@ MAX_GAP = 3.0
 #: Most alignments looked for in one pair of clips (a compilation may reuse a clip several times).
 MAX_ALIGNMENTS = 8
 #: Score at or above which two clips are said to share footage.
-DEFAULT_THRESHOLD = 0.5
+DEFAULT_THRESHOLD = 0.3
 
 
 @dataclass(frozen=True)
@@ -229,6 +229,7 @@ def _covered(intervals: list[tuple[float, float]]) -> float:
 
 def _compare_hashes(query: Fingerprint, q_hashes: np.ndarray, reference: Fingerprint,
                     limit: int) -> tuple[list[_Alignment], np.ndarray, np.ndarray]:
+    edge_limit = EDGE_DISTANCE_SHARE * ALGORITHMS[query.algorithm].bits
     q_ok, r_ok = _usable(query), _usable(reference)
     tq_all, tr_all = query.times(), reference.times()
     q_index, r_index = np.nonzero(q_ok)[0], np.nonzero(r_ok)[0]
@@ -242,6 +243,11 @@ def _compare_hashes(query: Fingerprint, q_hashes: np.ndarray, reference: Fingerp
     while len(qi) >= MIN_FRAMES and len(alignments) < MAX_ALIGNMENTS:
         alignment = _best_alignment(tq, tr, qi, rj, dist)
         if alignment is None or len(alignment.query_frames) < MIN_FRAMES:
+            break
+        # Once the main alignment is found, a further one (another part of a
+        # compilation) must rest on frames that are plainly the same picture:
+        # loosely similar frames fall on some alignment by chance.
+        if alignments and int(np.sum(alignment.distances <= edge_limit)) < MIN_FRAMES:
             break
         alignments.append(alignment)
         # Frames explained by this alignment cannot vote for another.
