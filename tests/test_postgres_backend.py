@@ -216,6 +216,9 @@ def test_opened_index_location_has_no_password(pg_url: str) -> None:
     with open_index(with_password, create=True) as index:
         assert index.location == pg_url
         assert "topsecret" not in json.dumps(index.__dict__, default=str).replace(with_password, "")
+    for command in (["index", "info"], ["index", "imports"], ["index", "export-hashes"]):
+        result = CliRunner().invoke(main, [*command, "--index", with_password])
+        assert result.exit_code == 0 and "topsecret" not in result.output, command
 
 
 # ------------------------------------------------------------------ what is in the database

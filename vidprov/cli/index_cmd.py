@@ -7,7 +7,7 @@ import os
 import click
 
 from ..errors import IndexStoreError
-from ..index import is_postgres, open_index, resolve_location, transfer
+from ..index import is_postgres, open_index, transfer
 from ..metadata import printable
 from ._base import echo_json, json_option
 from .match_cmd import index_group
@@ -105,6 +105,7 @@ def index_imports(index_location: str | None, as_json: bool) -> None:
     """List the hash files imported into the index: when, from which desk, and what they held."""
     with open_index(index_location) as index:
         entries = index.hash_imports()
+        where = index.location  # never the password
     for entry in entries:
         if as_json:
             echo_json(entry.to_dict())
@@ -113,4 +114,4 @@ def index_imports(index_location: str | None, as_json: bool) -> None:
         click.echo(f"{entry.imported_at.strftime('%Y-%m-%d %H:%M:%S UTC')}  {printable(entry.desk)}  {entry.format}  "
                    f"{entry.bundle_sha256[:16]}  {held}")
     if not entries and not as_json:
-        click.echo(f"{resolve_location(index_location)}: no hashes imported yet")
+        click.echo(f"{where}: no hashes imported yet")
