@@ -129,3 +129,17 @@ def test_phash_fingerprints_record_their_parameters(footage: tuple[Path, samples
     assert fp.parameters["hash_size"] == 16
     assert fp.parameters["crop"] is False
     assert fp.parameters["sampling"] == {"mode": "keyframes"}
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_decoding_threads_change_nothing_but_speed(footage: tuple[Path, samples.ClipSpec], fp: Fingerprint,
+                                                   threads: int) -> None:
+    assert fingerprint(footage[0], threads=threads) == fp
+
+
+def test_one_decoding_thread_is_one(footage: tuple[Path, samples.ClipSpec]) -> None:
+    from vidprov.media import Decoder
+
+    with Decoder(footage[0], Sampling.every(1), threads=1) as decoder:
+        assert sum(1 for _ in decoder) > 0
+        assert decoder._stream.codec_context.thread_count == 1

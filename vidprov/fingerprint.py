@@ -301,7 +301,7 @@ class FramePipeline:
     def __init__(self, path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAULT_ALGORITHM,
                  sampling: Sampling | None = None, crop: bool = True, hash_input: str = "gray64",
                  mirror: bool = False, windows: bool = False,
-                 progress: Callable[[float, float | None], None] | None = None) -> None:
+                 progress: Callable[[float, float | None], None] | None = None, threads: int | None = None) -> None:
         if hash_input not in HASH_INPUTS:
             raise ValidationError("hash_input", hash_input, ", ".join(HASH_INPUTS))
         self.hasher = algorithm if isinstance(algorithm, Hasher) else get_hasher(algorithm)
@@ -317,7 +317,7 @@ class FramePipeline:
         self.windows: tuple[CropBox, ...] = ()
         self._size = (0, 0)
         self.progress = progress
-        self.decoder = Decoder(self.path, self.sampling)
+        self.decoder = Decoder(self.path, self.sampling, threads=threads)
         self.crop: CropBox | None = None
 
     @property
@@ -430,7 +430,8 @@ class FramePipeline:
 def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAULT_ALGORITHM,
                 sampling: Sampling | None = None, crop: bool = True, hash_input: str = "gray64",
                 mirror: bool = False, windows: bool = False,
-                progress: Callable[[float, float | None], None] | None = None) -> Fingerprint:
+                progress: Callable[[float, float | None], None] | None = None,
+                threads: int | None = None) -> Fingerprint:
     """Fingerprint the clip at ``path``.
 
     ``sampling`` chooses the frames (two per second unless said otherwise);
@@ -440,6 +441,8 @@ def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAU
     query clips;
     ``progress`` is called with each hashed frame's time and the clip's duration
     (``None`` when the container does not say), both in seconds.
+    ``threads`` caps the decoder's threads (default: FFmpeg uses every core;
+    1 is the most work done per CPU second, for one clip per core at once).
     Raises :class:`~vidprov.errors.MediaError` subclasses for files that are not
     readable video, and warns (:class:`~vidprov.errors.VidprovWarning`) when a
     damaged file decoded only in part.
@@ -449,7 +452,8 @@ def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAU
     with open_file(path) as handle:
         opened = os.fstat(handle.fileno())
         with FramePipeline(path, algorithm=algorithm, sampling=sampling, crop=crop,
-                           hash_input=hash_input, mirror=mirror, windows=windows, progress=progress) as pipeline:
+                           hash_input=hash_input, mirror=mirror, windows=windows, progress=progress,
+                           threads=threads) as pipeline:
             records = tuple(FrameRecord(round(f.time, 6), f.hash, f.quality, f.index, f.mirror, f.windows)
                             for f in pipeline)
             info = pipeline.info

@@ -540,13 +540,14 @@ def _hash_file(path: str) -> tuple[str, int]:
     return file_sha256(check_file(path))
 
 
-def _fingerprint_task(path: str, sha256: str, algorithm: str, sampling: Sampling | None, crop: bool) -> _Reply:
-    return _run_task(_fingerprint_file, path, sha256, algorithm, sampling, crop)
+def _fingerprint_task(path: str, sha256: str, algorithm: str, sampling: Sampling | None, crop: bool,
+                      threads: int | None = None) -> _Reply:
+    return _run_task(_fingerprint_file, path, sha256, algorithm, sampling, crop, threads)
 
 
-def _fingerprint_file(path: str, sha256: str, algorithm: str, sampling: Sampling | None,
-                      crop: bool) -> tuple[Fingerprint, dict[str, Any], str, float | None]:
-    made = make_fingerprint(path, algorithm=algorithm, sampling=sampling, crop=crop)
+def _fingerprint_file(path: str, sha256: str, algorithm: str, sampling: Sampling | None, crop: bool,
+                      threads: int | None = None) -> tuple[Fingerprint, dict[str, Any], str, float | None]:
+    made = make_fingerprint(path, algorithm=algorithm, sampling=sampling, crop=crop, threads=threads)
     if made.sha256 != sha256:
         raise FileAccessError("changed between being hashed and being fingerprinted: wait until nothing is "
                               "writing to it, and add it again", path)
@@ -607,7 +608,11 @@ def add_many(index: Index, paths: Sequence[str | os.PathLike[str]], *, jobs: int
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ValidationError("jobs", jobs, "a whole number of at least 1")
     if executor is None:
-        count = workers = max(1, min(jobs or os.cpu_count() or 1, len(files)))
+        cores = jobs or os.cpu_count() or 1
+        count = workers = max(1, min(cores, len(files)))
+        # Each worker decodes on cores // workers threads: one clip per core is
+        # less work than threads sharing one clip, and --jobs N uses N cores.
+        threads: int | None = max(1, cores // count)
         renew: Callable[[], concurrent.futures.Executor] | None = (
             (lambda: _process_pool(count)) if count > 1 else None)
         pool: Callable[[], concurrent.futures.Executor] = renew or _InlineExecutor
@@ -616,7 +621,9 @@ def add_many(index: Index, paths: Sequence[str | os.PathLike[str]], *, jobs: int
     else:
         given, renew = executor, None
         pool = lambda: given  # noqa: E731
+        threads = None  # the executor's own configuration decides
     batch = _Batch(index, files, manifest, sampling, crop, progress)
+    batch.threads = threads
     # Hashing needs no decoder and hashlib lets other threads run: threads of
     # this process do it, so that a batch of clips indexed already starts no
     # worker at all.
@@ -639,6 +646,9 @@ def _process_pool(workers: int) -> concurrent.futures.Executor:
 
 def _watch_parent(parent: int) -> None:
     """In a worker: end this process soon after ``parent`` is gone (killed, say), rather than linger."""
+    import cv2
+
+    cv2.setNumThreads(1)  # one worker per core: OpenCV's threads would only contend with the others
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -669,6 +679,7 @@ class _Batch:
         self.hasher: concurrent.futures.Executor = _InlineExecutor()
         self.pool: concurrent.futures.Executor | None = None  # made when the first file needs decoding
         self.make_pool: Callable[[], concurrent.futures.Executor] = _InlineExecutor
+        self.threads: int | None = None  # decoding threads per clip
 
     def run(self, hasher: concurrent.futures.Executor, make_pool: Callable[[], concurrent.futures.Executor],
             workers: int, renew: Callable[[], concurrent.futures.Executor] | None) -> None:
@@ -724,7 +735,7 @@ class _Batch:
             self.pool = self.make_pool()
         try:
             future = self.pool.submit(_fingerprint_task, job.path, job.sha256, self.index.algorithm, self.sampling,
-                                      self.crop)
+                                      self.crop, self.threads)
         except concurrent.futures.process.BrokenProcessPool as error:
             # Broken before this task ran: the loop handles it as it would a death during it.
             future = concurrent.futures.Future()

@@ -411,9 +411,12 @@ class Decoder:
                 ...
     """
 
-    def __init__(self, path: str | os.PathLike[str], sampling: Sampling | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], sampling: Sampling | None = None, *,
+                 threads: int | None = None) -> None:
         self.path = os.fspath(path)
         self.sampling = sampling or Sampling()
+        #: Decoding threads: ``None`` lets FFmpeg use every core; 1 decodes on the calling thread alone.
+        self.threads = threads
         self._container = open_container(self.path)
         try:
             self._stream = _video_stream(self._container, self.path)
@@ -448,7 +451,13 @@ class Decoder:
     def _frames(self) -> Iterator[Frame]:
         lib = _av()
         stream = self._stream
-        stream.thread_type = "AUTO"
+        if self.threads is None:
+            stream.thread_type = "AUTO"
+        elif self.threads > 1:
+            stream.thread_type = "AUTO"
+            stream.codec_context.thread_count = self.threads
+        else:
+            stream.codec_context.thread_count = 1
         # A size change mid-stream is refused by the decoder as well.
         stream.codec_context.options = dict(DECODER_OPTIONS)
         if self.sampling.mode == "keyframes":

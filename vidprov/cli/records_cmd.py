@@ -150,7 +150,8 @@ RECORD_OPTIONS = ("platform", "url", "publisher", "handle", "posted_at", "info_j
               help="A CSV or JSON table of what was said about each file, one row per file (by path or "
                    "sha256); the files it names by path are added too. See docs/scaling.md.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N",
-              help="Fingerprint N files at once, in worker processes (default: one per CPU).")
+              help="Use N cores: N files at once, in worker processes that decode on one thread each "
+                   "(default: one per CPU).")
 @click.option("--dask", "dask_address", metavar="ADDRESS",
               help="Fingerprint on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786); the "
                    "index is written from here. Needs vidprov[dask], and the files at the same paths on every "
