@@ -5,8 +5,9 @@ query fingerprint with a reference fingerprint (:meth:`Tool.compare`), giving a
 score in 0..1 (higher is more alike), the tool's own match decision, and where
 it can say so, the span of the query that matched.
 
-* ``vidprov``: ``vidprov.fingerprint(path, mirror=True, windows=True)`` and
-  ``vidprov.match.compare``; a match is ``score >= threshold``.
+* ``vidprov``: the query as ``vidprov match`` fingerprints it
+  (``vidprov.match.fingerprint_query``), the reference as ``vidprov add``
+  stores it, and ``vidprov.match.compare``; a match is ``score >= threshold``.
 * ``vpdq``: PyPI's ``vpdq`` (Meta's vPDQ), one hash a second, matched with the
   rule of Meta's python-threatexchange (see :class:`Vpdq`).
 * ``videohash2``: one 64-bit hash per clip; a match is Hamming distance <= 10.
@@ -17,7 +18,6 @@ A tool whose package is missing reports why through :meth:`Tool.unavailable`.
 
 from __future__ import annotations
 
-import inspect
 import os
 import pickle
 import tempfile
@@ -119,12 +119,9 @@ class Vidprov(Tool):
 
     def unavailable(self) -> str | None:
         try:
-            import vidprov
             import vidprov.match as match
 
-            match.compare, match.DEFAULT_THRESHOLD  # noqa: B018 - probing the API
-            if "mirror" not in inspect.signature(vidprov.fingerprint).parameters:
-                raise AttributeError("vidprov.fingerprint takes no mirror argument")
+            match.compare, match.DEFAULT_THRESHOLD, match.fingerprint_query  # noqa: B018 - probing the API
         except (ImportError, AttributeError) as ex:
             return f"vidprov matching not available ({type(ex).__name__}: {ex})"
         return None
@@ -135,18 +132,19 @@ class Vidprov(Tool):
         return vidprov.__version__
 
     def fingerprint(self, path: Path) -> Any:
-        import vidprov
+        import vidprov.match
+        from vidprov.fingerprint import DEFAULT_SAMPLING
 
-        # As `vidprov match` fingerprints a query: mirror and window hashes too.
-        kwargs: dict[str, Any] = {"mirror": True, "windows": True}
-        if self.algorithm:
-            kwargs["algorithm"] = self.algorithm
-        return vidprov.fingerprint(path, **kwargs)
+        # Both of a file's fingerprints: as `vidprov match` makes a query's (dense, with mirror and
+        # window hashes) and, from the same decode, as `vidprov add` stores it in the index.
+        kwargs: dict[str, Any] = {"algorithm": self.algorithm} if self.algorithm else {}
+        query = vidprov.match.fingerprint_query(path, **kwargs)
+        return query, query.resampled(DEFAULT_SAMPLING)
 
     def compare(self, query: Any, reference: Any) -> Comparison:
         import vidprov.match
 
-        found = vidprov.match.compare(query, reference)
+        found = vidprov.match.compare(query[0], reference[1])
         if found is None:
             return NO_MATCH
         segments = tuple(found.segments)

@@ -170,3 +170,64 @@ def test_places_without_points_conflict_by_country() -> None:
     unknown = PlaceClaim(name="somewhere")
     conflicts = _place_conflicts([(russia, {"place": "a"}), (ukraine, {"place": "b"}), (unknown, {"place": "c"})])
     assert [c.reason for c in conflicts] == ["different countries (RU, UA)"]
+
+
+def _synthetic(hashes: np.ndarray, step: float, sha: str) -> Fingerprint:
+    from vidprov.fingerprint import FrameRecord
+    from vidprov.hashing import FrameHash
+
+    frames = tuple(FrameRecord(round(i * step, 6), FrameHash(h.tobytes(), 256), 100, i) for i, h in enumerate(hashes))
+    return Fingerprint(sha256=sha * 64, algorithm="pdq", params=(), duration=len(hashes) * step, fps=25.0,
+                       width=640, height=360, codec="h264", crop=None, frames=frames)
+
+
+def _flipped(hashes: np.ndarray, bits: int, rng: np.random.Generator) -> np.ndarray:
+    unpacked = np.unpackbits(hashes, axis=1)
+    for row in unpacked:
+        row[rng.choice(256, size=bits, replace=False)] ^= 1
+    return np.packbits(unpacked, axis=1)
+
+
+def test_frames_near_the_limit_alone_are_no_match() -> None:
+    """A static shot that loosely resembles the query lines up several frames by chance: not evidence."""
+    rng = np.random.default_rng(5)
+    shot = np.repeat(rng.integers(0, 256, size=(1, 32), dtype=np.uint8), 12, axis=0)  # one still picture
+    reference = _synthetic(shot, 0.5, "a")
+    limit = int(match.FRAME_DISTANCE_SHARE * 256)
+    close = int(match.EDGE_DISTANCE_SHARE * 256)
+    loose = _synthetic(_flipped(shot, limit - 2, rng), 0.5, "b")
+    assert max(int(np.unpackbits(a ^ b).sum()) for a, b in zip(loose.hashes(), shot)) <= limit
+    assert match.compare(loose, reference) is None
+    plain = _synthetic(_flipped(shot, close - 10, rng), 0.5, "c")
+    found = match.compare(plain, reference)
+    assert found is not None and found.score >= match.DEFAULT_THRESHOLD
+
+
+def test_a_dense_query_counts_each_reference_frame_once() -> None:
+    rng = np.random.default_rng(6)
+    hashes = rng.integers(0, 256, size=(20, 32), dtype=np.uint8)  # 20 distinct pictures, two a second
+    reference = _synthetic(hashes, 0.5, "d")
+    query = _synthetic(np.repeat(hashes, 4, axis=0), 0.125, "e")  # each picture held for four query frames
+    found = match.compare(query, reference)
+    assert found is not None
+    assert found.matched_frames == 20
+    assert found.segments[0].query_end == pytest.approx(10.0, abs=0.2)
+
+
+def test_query_fingerprint_is_dense_and_resamples_to_the_index_fingerprint(
+        footage: tuple[Path, samples.ClipSpec], source: tuple[Fingerprint, Frames]) -> None:
+    from vidprov.fingerprint import DEFAULT_SAMPLING
+
+    query = match.fingerprint_query(footage[0])
+    stored = source[0]
+    assert len(query.frames) >= 3.5 * len(stored.frames)
+    assert query.mirror_hashes() is not None
+    resampled = query.resampled(DEFAULT_SAMPLING)
+    assert [f.t for f in resampled.frames] == [f.t for f in stored.frames]
+    assert [f.hash for f in resampled.frames] == [f.hash for f in stored.frames]
+    assert resampled.parameters["sampling"] == stored.parameters["sampling"]
+    from vidprov.errors import ValidationError
+    from vidprov.media import Sampling
+
+    with pytest.raises(ValidationError, match="no denser"):
+        stored.resampled(Sampling.every(0.1))

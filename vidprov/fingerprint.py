@@ -16,7 +16,7 @@ import hashlib
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO, Callable, Iterator
 
 import numpy as np
@@ -140,6 +140,23 @@ class Fingerprint:
 
     def times(self) -> np.ndarray:
         return np.array([f.t for f in self.frames], dtype=np.float64)
+
+    def resampled(self, sampling: Sampling) -> Fingerprint:
+        """This fingerprint with only the frames ``sampling`` would have handed on.
+
+        A query fingerprinted densely (:data:`vidprov.match.QUERY_SAMPLING`)
+        gives, resampled at :data:`DEFAULT_SAMPLING`, the frames an index
+        fingerprint of the clip holds, without decoding it again.
+        """
+        params = dict(self.params)
+        current = params.get("sampling")
+        if isinstance(current, dict) and current.get("mode") == "every" and sampling.mode == "every" \
+                and sampling.interval < float(current.get("interval", 0.0)) - 1e-9:
+            raise ValidationError("sampling", sampling.describe(),
+                                  f"no denser than the fingerprint's own ({Sampling.every(current['interval']).describe()})")
+        frames = tuple(self.frames[number] for number in sampling.select([f.t for f in self.frames]))
+        params["sampling"] = sampling.to_dict()
+        return replace(self, frames=frames, params=tuple(sorted(params.items())))
 
     # -- serialized forms -------------------------------------------------
 

@@ -15,16 +15,18 @@ evidence is.
 from __future__ import annotations
 
 import math
+import os
 from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from .errors import ValidationError
 from .borders import CropBox
-from .fingerprint import Fingerprint
-from .hashing import ALGORITHMS, hamming_matrix
+from .fingerprint import Fingerprint, fingerprint as make_fingerprint
+from .media import Sampling
+from .hashing import ALGORITHMS, DEFAULT_ALGORITHM, hamming_matrix
 from .index import keys
 from .index.base import Index
 from .records import Appearance, Claim, DateClaim, PlaceClaim, Point
@@ -37,6 +39,9 @@ EDGE_DISTANCE_SHARE = 0.30
 MIN_QUALITY = 25
 #: Fewest distinct query frames an alignment needs.
 MIN_FRAMES = 3
+#: Fewest frames within :data:`EDGE_DISTANCE_SHARE` (plainly the same picture) a match needs: frames
+#: near the distance limit fall on one alignment by chance in a large index, a static shot giving several.
+MIN_CLOSE_FRAMES = 2
 #: Speeds (reference seconds per query second) tried when voting.
 SPEEDS = (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2, 1.25)
 #: Width of an offset bin in seconds; also how far a pair may sit off the alignment.
@@ -45,6 +50,12 @@ OFFSET_TOLERANCE = 0.75
 MAX_GAP = 3.0
 #: Most alignments looked for in one pair of clips (a compilation may reuse a clip several times).
 MAX_ALIGNMENTS = 8
+#: How a query clip is sampled: eight frames a second against the index's two, so that some query
+#: frame falls within 1/16 s of every indexed one, however the copy was trimmed. In fast motion, frames
+#: a quarter of a second apart are different pictures.
+QUERY_SAMPLING = Sampling.every(0.125)
+#: The query frames whose keys are looked up in the index (see :func:`candidate_votes`).
+CANDIDATE_SAMPLING = Sampling.every(0.25)
 #: Score at or above which two clips are said to share footage.
 DEFAULT_THRESHOLD = 0.3
 
@@ -106,6 +117,12 @@ class _Alignment:
     query_frames: np.ndarray  # indices into the query's usable frames
     reference_frames: np.ndarray
     distances: np.ndarray
+
+    def support(self, within: float | None = None) -> int:
+        """Frames in agreement, counted on the sparser side: a clip sampled densely against one sampled
+        sparsely pairs several of its frames with each of the other's, and that is one picture's evidence."""
+        chosen = slice(None) if within is None else self.distances <= within
+        return min(len(np.unique(self.query_frames[chosen])), len(np.unique(self.reference_frames[chosen])))
 
 
 def _usable(fp: Fingerprint) -> np.ndarray:
@@ -242,18 +259,30 @@ def _compare_hashes(query: Fingerprint, q_hashes: np.ndarray, reference: Fingerp
         return alignments, tq, tr
     while len(qi) >= MIN_FRAMES and len(alignments) < MAX_ALIGNMENTS:
         alignment = _best_alignment(tq, tr, qi, rj, dist)
-        if alignment is None or len(alignment.query_frames) < MIN_FRAMES:
+        if alignment is None or alignment.support() < MIN_FRAMES:
             break
         # Once the main alignment is found, a further one (another part of a
         # compilation) must rest on frames that are plainly the same picture:
         # loosely similar frames fall on some alignment by chance.
-        if alignments and int(np.sum(alignment.distances <= edge_limit)) < MIN_FRAMES:
+        close = alignment.support(edge_limit)
+        if close < (MIN_FRAMES if alignments else MIN_CLOSE_FRAMES):
             break
         alignments.append(alignment)
         # Frames explained by this alignment cannot vote for another.
         keep = ~np.isin(qi, alignment.query_frames)
         qi, rj, dist = qi[keep], rj[keep], dist[keep]
     return alignments, tq, tr
+
+
+def fingerprint_query(path: str | os.PathLike[str], *, algorithm: str = DEFAULT_ALGORITHM,
+                      progress: Callable[[float, float | None], None] | None = None) -> Fingerprint:
+    """Fingerprint a clip to look for: densely (:data:`QUERY_SAMPLING`), with mirror and window hashes.
+
+    ``fingerprint.resampled(DEFAULT_SAMPLING)`` turns the result into the
+    fingerprint the index would store for the clip.
+    """
+    return make_fingerprint(path, algorithm=algorithm, sampling=QUERY_SAMPLING, mirror=True, windows=True,
+                            progress=progress)
 
 
 def compare(query: Fingerprint, reference: Fingerprint, *, distance: int | None = None) -> Match | None:
@@ -302,7 +331,7 @@ def _summarise(query: Fingerprint, reference: Fingerprint, alignments: list[_Ali
     r_duration = reference.duration or (float(reference.times()[-1]) + r_step)
     q_cover = min(1.0, _covered([(s.query_start, s.query_end) for s in segments]) / max(q_duration, 1e-6))
     r_cover = min(1.0, _covered([(s.reference_start, s.reference_end) for s in segments]) / max(r_duration, 1e-6))
-    matched = int(sum(len(a.query_frames) for a in alignments))
+    matched = int(sum(a.support() for a in alignments))
     distances = np.concatenate([a.distances for a in alignments])
     mean_distance = float(distances.mean())
     # Evidence grows with the number of frames that agree on an alignment, and
@@ -353,8 +382,15 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
 
     Looks up the query's key chunks (and its mirror's) in the posting lists
     and checks each posting's whole 64-bit key, so the work grows with the
-    posting lists read, not with the size of the index.
+    posting lists read, not with the size of the index. A query sampled
+    more densely than :data:`CANDIDATE_SAMPLING` looks up only the frames
+    that sampling keeps: the candidates need a few near frames, and the
+    verification sees every frame.
     """
+    interval = query.parameters.get("sampling", {}).get("interval") if isinstance(
+        query.parameters.get("sampling"), dict) else None
+    if interval is not None and float(interval) < CANDIDATE_SAMPLING.interval - 1e-9:
+        query = query.resampled(CANDIDATE_SAMPLING)
     usable = _usable(query)
     sets = [hashes[usable] for _, _, hashes in _query_views(query)]
     frame_numbers = np.nonzero(usable)[0]

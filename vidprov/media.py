@@ -23,7 +23,7 @@ import struct
 import warnings
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, Sequence
 
 import numpy as np
 
@@ -101,6 +101,25 @@ class Sampling:
         except ValueError:
             raise ValidationError("fps", text, "keyframes, all, or frames per second") from None
         return cls.fps(value)
+
+    def select(self, times: Sequence[float]) -> list[int]:
+        """Which of a clip's frames, at increasing ``times`` (seconds), this sampling hands on.
+
+        The decoder's own rule for ``every``: the first frame at or after each
+        multiple of the interval. So frames sampled every 0.125 s hold those
+        sampled every 0.25 or 0.5 s. ``all`` keeps every frame; ``keyframes``
+        cannot be chosen by time.
+        """
+        if self.mode == "keyframes":
+            raise ValidationError("sampling mode", self.mode, "every or all (keyframes are the codec's choice)")
+        if self.mode == "all":
+            return list(range(len(times)))
+        chosen, next_time = [], 0.0
+        for number, t in enumerate(times):
+            if t + 1e-9 >= next_time:
+                chosen.append(number)
+                next_time = (math.floor(t / self.interval + 1e-9) + 1) * self.interval
+        return chosen
 
     def describe(self) -> str:
         if self.mode == "every":

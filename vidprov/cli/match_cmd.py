@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from .. import match as matching
-from ..fingerprint import Fingerprint, fingerprint
+from ..fingerprint import DEFAULT_SAMPLING, Fingerprint, fingerprint
 from ..index import open_index, resolve_location
 from ..index.base import Index
 from ..keyframes import format_time
@@ -18,7 +18,7 @@ from .options import index_option
 
 def _fingerprint(path: str, algorithm: str) -> Fingerprint:
     with clip_progress(click.format_filename(path)) as progress:
-        return fingerprint(path, algorithm=algorithm, mirror=True, windows=True, progress=progress)
+        return matching.fingerprint_query(path, algorithm=algorithm, progress=progress)
 
 
 def _segments(match: matching.Match) -> list[str]:
@@ -77,7 +77,7 @@ def match_command(clip: str, index_location: str | None, as_json: bool, add_afte
         if add_after:
             from ..ingest import add as ingest_add
 
-            added = ingest_add(index, clip, fingerprint=query)
+            added = ingest_add(index, clip, fingerprint=query.resampled(DEFAULT_SAMPLING))
         if as_json:
             data: dict[str, Any] = {
                 "query": {"path": clip, "sha256": query.sha256, "duration": query.duration},

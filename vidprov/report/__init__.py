@@ -37,7 +37,6 @@ from .. import keyframes as kf
 from ..borders import CropBox
 from ..errors import FileAccessError, IndexNotFoundError, NotFoundError, VidprovError
 from ..fingerprint import Fingerprint
-from ..fingerprint import fingerprint as make_fingerprint
 from ..hashing import DEFAULT_ALGORITHM
 from ..index import ENVIRONMENT_VARIABLE, open_index, resolve_location
 from ..index.base import Index, StoredClip
@@ -47,6 +46,7 @@ from ..match import (
     MIN_QUALITY,
     Match,
     Provenance,
+    fingerprint_query,
     judge,
     provenance,
     search,
@@ -150,7 +150,7 @@ def build(clip: str | os.PathLike[str], index: Index | None, *, folders: Sequenc
 
     algorithm = index.algorithm if index is not None else DEFAULT_ALGORITHM
     if path is not None:
-        query = make_fingerprint(path, algorithm=algorithm, mirror=True, windows=True, progress=progress)
+        query = fingerprint_query(path, algorithm=algorithm, progress=progress)
         if stored is None and index is not None:
             stored = index.clip_by_sha256(query.sha256)
         searchable.insert(0, (os.path.dirname(os.path.abspath(path)), False))
