@@ -25,7 +25,6 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-import vidprov
 from vidprov import ingest, match, report, samples
 from vidprov.index import open_index
 from vidprov.keyframes import format_time
@@ -130,7 +129,7 @@ def main(workdir: Path) -> None:
 
         for name, path in [*variants.items(), ("unrelated", unrelated)]:
             # Query clips are hashed mirrored and inside the windows footage may play in, too.
-            query = vidprov.fingerprint(path, algorithm=index.algorithm, mirror=True, windows=True)
+            query = match.fingerprint_query(path, algorithm=index.algorithm)
             found = match.search(index, query)
             print(f"\n{name}.mp4 ({query.duration or 0:.1f} s)")
             print("\n".join(describe(found)))

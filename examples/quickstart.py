@@ -59,7 +59,7 @@ def main(workdir: Path) -> None:
         print(f"indexed {unrelated.name} as clip {other.clip.id}")
 
         # A new clip arrives, said to be filmed this week.
-        query = vidprov.fingerprint(reupload, mirror=True)
+        query = match.fingerprint_query(reupload)
         crop = query.crop
         print(f"\nnew clip {reupload.name}: {len(query.frames)} frames hashed, {query.width}x{query.height}"
               + (f", active picture {crop}" if crop and not crop.is_full(query.width, query.height) else ""))

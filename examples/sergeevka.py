@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 
-import vidprov
 from vidprov import ingest, match, samples
 from vidprov.index import open_index
 from vidprov.records import Appearance, PlaceClaim, Platform, Point, Relay, RelayKind, parse_timestamp
@@ -103,7 +102,7 @@ def main(workdir: Path) -> None:
         print(f"the geolocation covers the X clip: {'yes' if covered else 'no (it was made of the earlier clips)'}")
 
         # 4. Has this footage been seen before, and what does that say about the claims?
-        query = vidprov.fingerprint(posted, algorithm=index.algorithm, mirror=True)
+        query = match.fingerprint_query(posted, algorithm=index.algorithm)
         found = match.search(index, query, exclude=clip.sha256)
         print(f"matches: {len(found)}")
         for item in found:

@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 
-import vidprov
 from vidprov import ingest, match, samples
 from vidprov.index import open_index
 from vidprov.ingest import AddResult
@@ -101,7 +100,7 @@ def main(workdir: Path, url: str) -> None:
 
     # 2. A third desk checks a reupload against what the team knows.
     with open_index(url) as index:
-        query = vidprov.fingerprint(reupload, algorithm=index.algorithm, mirror=True)
+        query = match.fingerprint_query(reupload, algorithm=index.algorithm)
         found = match.search(index, query)
         verdict = match.provenance(index, query.sha256, found)
         print(f"Warsaw desk: {reupload.name} matches "

@@ -13,6 +13,7 @@ so a dark scene can never crop the picture more than its brightest frame allows.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -112,9 +113,9 @@ def _frame_borders(image: np.ndarray) -> tuple[int, int, int, int] | None:
 class BorderDetector:
     """Collects per-frame borders and settles the clip's crop.
 
-    Feed it frames through :meth:`add` while :attr:`done` is false; frames
-    closer together than ``spacing`` seconds are skipped so that the sample
-    spans time. :meth:`crop` then gives the smallest border seen.
+    Feed it the frames :meth:`wants` while :attr:`done` is false: the first at
+    or after each multiple of ``spacing`` seconds, so that the sample spans
+    time and does not depend on how densely the clip is sampled. :meth:`crop` then gives the smallest border seen.
     """
 
     def __init__(self, width: int, height: int, frames: int = 12, spacing: float = 0.5) -> None:
@@ -123,19 +124,22 @@ class BorderDetector:
         self.frames = frames
         self.spacing = spacing
         self._borders: list[tuple[int, int, int, int]] = []
-        self._last_time: float | None = None
+        self._next_time = 0.0
 
     @property
     def done(self) -> bool:
         return len(self._borders) >= self.frames
 
     def wants(self, time: float) -> bool:
-        return not self.done and (self._last_time is None or time - self._last_time >= self.spacing)
+        # The first frame at or after each multiple of ``spacing``: the same frames
+        # whether the clip is sampled twice or eight times a second.
+        return not self.done and time + 1e-9 >= self._next_time
 
     def add(self, time: float, gray: np.ndarray) -> None:
+        if self.spacing > 0:
+            self._next_time = (math.floor(time / self.spacing + 1e-9) + 1) * self.spacing
         borders = frame_borders(gray)
         if borders is not None:
-            self._last_time = time
             self._borders.append(borders)
 
     def crop(self) -> CropBox:

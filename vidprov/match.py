@@ -124,6 +124,16 @@ class _Alignment:
         chosen = slice(None) if within is None else self.distances <= within
         return min(len(np.unique(self.query_frames[chosen])), len(np.unique(self.reference_frames[chosen])))
 
+    def best_distances(self) -> np.ndarray:
+        """For each frame of the sparser side, the distance to its nearest picture on the other side."""
+        side = self.query_frames
+        if len(np.unique(self.reference_frames)) < len(np.unique(side)):
+            side = self.reference_frames
+        order = np.lexsort((self.distances, side))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = side[order][1:] != side[order][:-1]
+        return self.distances[order][first]
+
 
 def _usable(fp: Fingerprint) -> np.ndarray:
     return np.array([f.quality >= MIN_QUALITY for f in fp.frames], dtype=bool)
@@ -189,9 +199,17 @@ def _best_alignment(tq: np.ndarray, tr: np.ndarray, qi: np.ndarray, rj: np.ndarr
         first[1:] = qi[order][1:] != qi[order][:-1]
         return order[first]
 
-    # Refine speed and offset by least squares on each query frame's best pair.
+    def sparse(chosen: np.ndarray) -> np.ndarray:
+        """Of the chosen pairs, one per frame of the more sparsely sampled side (its nearest picture)."""
+        side = rj if len(np.unique(rj[chosen])) < len(np.unique(qi[chosen])) else qi
+        order = chosen[np.lexsort((dist[chosen], side[chosen]))]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = side[order][1:] != side[order][:-1]
+        return order[first]
+
+    # Refine speed and offset by least squares on the best pair of each frame of the sparser side.
     for _ in range(2):
-        chosen = closest(speed, offset)
+        chosen = sparse(closest(speed, offset))
         if len(chosen) >= 4 and np.ptp(tq[qi[chosen]]) > 1.0:
             fitted_speed, fitted_offset = np.polyfit(tq[qi[chosen]], tr[rj[chosen]], 1)
             if SPEEDS[0] - 0.05 <= fitted_speed <= SPEEDS[-1] + 0.05:
@@ -332,7 +350,7 @@ def _summarise(query: Fingerprint, reference: Fingerprint, alignments: list[_Ali
     q_cover = min(1.0, _covered([(s.query_start, s.query_end) for s in segments]) / max(q_duration, 1e-6))
     r_cover = min(1.0, _covered([(s.reference_start, s.reference_end) for s in segments]) / max(r_duration, 1e-6))
     matched = int(sum(a.support() for a in alignments))
-    distances = np.concatenate([a.distances for a in alignments])
+    distances = np.concatenate([a.best_distances() for a in alignments])
     mean_distance = float(distances.mean())
     # Evidence grows with the number of frames that agree on an alignment, and
     # shrinks as the pictures drift towards the distance limit.

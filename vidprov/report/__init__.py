@@ -265,9 +265,10 @@ def pair_times(item: Match, query: Fingerprint, reference: Fingerprint,
     """Frames to show side by side for a match: (query time, reference time, hash distance) triples.
 
     Up to three frames per segment (near its start, middle and end), at most
-    ``limit`` in all, spread over the segments. Each query frame is mapped to
-    the reference time the match's alignment gives and snapped to the nearest
-    frame of the reference's stored fingerprint.
+    ``limit`` in all, spread over the segments. Each point is mapped to the
+    reference time the match's alignment gives and snapped to the nearest
+    frame of the reference's stored fingerprint, then to the query frame the
+    alignment puts nearest that frame.
     """
     q_times, r_times = query.times(), reference.times()
     q_good = np.array([f.quality >= MIN_QUALITY for f in query.frames], dtype=bool)
@@ -285,10 +286,13 @@ def pair_times(item: Match, query: Fingerprint, reference: Fingerprint,
             continue
         for share in shares:
             target = segment.query_start + share * segment.duration
-            q = int(inside[np.argmin(np.abs(q_times[inside] - target))])
-            mapped = segment.reference_start + (float(q_times[q]) - segment.query_start) * item.speed
+            mapped = segment.reference_start + (target - segment.query_start) * item.speed
             candidates = np.nonzero(r_good)[0]
             r = int(candidates[np.argmin(np.abs(r_times[candidates] - mapped))])
+            # Then the query frame the alignment puts nearest that reference frame: with a query
+            # sampled more densely than the index, the nearest in time is the same picture.
+            back = segment.query_start + (float(r_times[r]) - segment.reference_start) / item.speed
+            q = int(inside[np.argmin(np.abs(q_times[inside] - back))])
             frame = query.frames[q]
             if item.mirrored and frame.mirror is not None:
                 view = frame.mirror
