@@ -41,3 +41,29 @@ def test_plain_footage_gets_only_the_central_window(footage: tuple[Path, samples
     query = fingerprint(other_footage, mirror=True, windows=True)
     assert len(query.windows) <= 2
     assert match.compare(query, fingerprint(footage[0])) is None
+
+
+def test_landscape_footage_on_a_blurred_portrait_canvas_matches(tmp_path: Path,
+                                                                 footage: tuple[Path, samples.ClipSpec]) -> None:
+    from vidprov.windows import aspect_boxes
+
+    path, spec = footage
+    width, height = 360, 640
+    frames = []
+    for t, front in samples.render(spec):
+        # As short-video apps do: the picture across the middle, over an enlarged, blurred, darkened copy.
+        back = cv2.GaussianBlur(cv2.resize(front, (width, height), interpolation=cv2.INTER_LINEAR), (0, 0), 18)
+        canvas = (back * 0.6).astype("uint8")
+        inner = round(width * spec.height / spec.width)
+        top = (height - inner) // 2
+        canvas[top:top + inner] = cv2.resize(front, (width, inner), interpolation=cv2.INTER_AREA)
+        frames.append((t, canvas))
+    padded = tmp_path / "vertical.mp4"
+    samples.write_frames(padded, frames, fps=25)
+    boxes = aspect_boxes(width, height)
+    assert [(b.x, b.width) for b in boxes] == [(0, width)] * 2 and boxes[1].height == round(width * 3 / 4)
+    query = match.fingerprint_query(padded)
+    found = match.compare(query, fingerprint(path))
+    assert found is not None and found.score >= match.DEFAULT_THRESHOLD
+    assert found.window in boxes or (query.crop is not None and query.crop.height < 0.8 * height)
+    assert aspect_boxes(640, 360)[0].width == round(360 * 9 / 16) and aspect_boxes(400, 380) == []

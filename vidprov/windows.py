@@ -10,8 +10,10 @@ handful of small frames spread over the start of the clip, in two ways:
 * **persistent edges**: straight edges that stay put while the picture moves,
   such as the rim of an inset over a moving background.
 
-The windows found, and the central two thirds of the frame when no window
-covers it, are hashed as well as the whole picture, on the query side only,
+The windows found, the centred picture of the other orientation (a 16:9
+picture on a 9:16 canvas, see :func:`aspect_boxes`) and the central two thirds
+of the frame when no window covers it, are hashed as well as the whole
+picture, on the query side only,
 so a match may be found inside any of them (:mod:`vidprov.match`).
 """
 
@@ -121,13 +123,36 @@ def edge_windows(stack: np.ndarray, size: tuple[int, int], limit: int = 2) -> li
     return boxes
 
 
+def _area(box: CropBox) -> int:
+    return box.width * box.height
+
+
 def _overlap(a: CropBox, b: CropBox) -> float:
     x = max(0, min(a.x + a.width, b.x + b.width) - max(a.x, b.x))
     y = max(0, min(a.y + a.height, b.y + b.height) - max(a.y, b.y))
     return x * y / min(a.width * a.height, b.width * b.height)
 
 
-def find_windows(grids: Sequence[np.ndarray], size: tuple[int, int], limit: int = 3) -> tuple[CropBox, ...]:
+def aspect_boxes(width: int, height: int) -> list[CropBox]:
+    """The centred picture of the other orientation: a landscape 16:9 or 4:3 picture across a portrait
+    frame, a portrait 9:16 picture in a landscape one.
+
+    Short-video apps fit landscape footage on a 9:16 canvas over a blurred,
+    enlarged copy of itself (and sites fit phone footage on 16:9 the same
+    way): not a uniform bar, so :mod:`vidprov.borders` does not remove it.
+    """
+    boxes = []
+    if height > 1.2 * width:
+        for ratio in (9 / 16, 3 / 4):
+            inner = int(round(width * ratio))
+            boxes.append(CropBox(0, (height - inner) // 2, width, inner))
+    elif width > 1.2 * height:
+        inner = int(round(height * 9 / 16))
+        boxes.append(CropBox((width - inner) // 2, 0, inner, height))
+    return boxes
+
+
+def find_windows(grids: Sequence[np.ndarray], size: tuple[int, int], limit: int = 4) -> tuple[CropBox, ...]:
     """Windows footage may be playing in, from small luma frames of the whole picture.
 
     ``grids`` are frames shrunk to the same small size; ``size`` is the frame
@@ -146,9 +171,15 @@ def find_windows(grids: Sequence[np.ndarray], size: tuple[int, int], limit: int 
     for box in edge_windows(stack, size):
         if all(_overlap(box, other) < 0.7 for other in found):
             found.append(box)
+    width, height = size
+    detected = list(found)
+    for box in aspect_boxes(width, height):
+        # Left out when a detected window frames the same picture (the 16:9 and 4:3 boxes both stay).
+        if all(_overlap(box, other) * min(_area(box), _area(other)) < 0.9 * max(_area(box), _area(other))
+               for other in detected):
+            found.append(box)
     # Screen recordings mostly show the player near the middle, keystoned or
     # framed too irregularly for either test: the central two thirds stand in.
-    width, height = size
     centre = CropBox(width // 6, height // 6, width - 2 * (width // 6), height - 2 * (height // 6))
     if all(_overlap(centre, other) < 0.7 for other in found):
         found.append(centre)
