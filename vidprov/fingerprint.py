@@ -24,7 +24,7 @@ import numpy as np
 from .borders import BorderDetector, CropBox, crop_grid
 from .errors import FileAccessError, FormatError, ValidationError
 from .hashing import DEFAULT_ALGORITHM, HASH_INPUT_SIZE, ALGORITHMS, FrameHash, Hasher, get_hasher
-from .media import Decoder, Sampling, VideoInfo, open_file
+from .media import Decoder, Sampling, VideoInfo, halved, open_file
 
 #: Version of the fingerprint's serialized form.
 SCHEMA_VERSION = 1
@@ -373,8 +373,8 @@ class FramePipeline:
         import cv2
 
         width, height = self._size
-        return cv2.resize(crop_grid(grid, box, width, height), (HASH_INPUT_SIZE, HASH_INPUT_SIZE),
-                          interpolation=cv2.INTER_AREA)
+        return cv2.resize(halved(crop_grid(grid, box, width, height), HASH_INPUT_SIZE),
+                          (HASH_INPUT_SIZE, HASH_INPUT_SIZE), interpolation=cv2.INTER_AREA)
 
     def _gray_frames(self) -> Iterator[HashedFrame]:
         """Frames shrunk to a small grid, cropped once the border is settled, hashed in batches."""

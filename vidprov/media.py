@@ -182,20 +182,13 @@ class Frame:
         return _rotate(_luma_plane(self.frame), self.rotation)
 
     def small_luma(self, side: int) -> np.ndarray:
-        """Luma shrunk by whole factors until each side is between ``side`` and ``2*side``.
+        """Luma halved (2x2 box averages) until the shorter side is under ``2*side``.
 
-        Box-averaging by whole factors is exact and several times faster than
-        resampling to an arbitrary size; callers resize the small result.
+        OpenCV averages 2x2 blocks many times faster than it resamples by any
+        other factor, so callers resize the small result, which is at most
+        twice the size they need across.
         """
-        plane = _luma_plane(self.frame)
-        height, width = plane.shape
-        fy, fx = max(1, height // side), max(1, width // side)
-        if fx > 1 or fy > 1:
-            import cv2
-
-            plane = plane[: height - height % fy, : width - width % fx]
-            plane = cv2.resize(plane, (plane.shape[1] // fx, plane.shape[0] // fy), interpolation=cv2.INTER_AREA)
-        return _rotate(plane, self.rotation)
+        return _rotate(halved(_luma_plane(self.frame), side), self.rotation)
 
     def rgb(self) -> np.ndarray:
         """The full picture as an ``(H, W, 3)`` RGB array."""
@@ -210,6 +203,19 @@ _LUMA16 = {"yuv420p10le": 10, "yuv422p10le": 10, "yuv444p10le": 10, "yuv420p12le
            "yuv422p12le": 12, "yuv444p12le": 12, "p010le": 16, "gray10le": 10, "gray12le": 12}
 
 _reformatter = None
+
+
+def halved(plane: np.ndarray, side: int) -> np.ndarray:
+    """``plane`` shrunk by 2x2 box averages while both sides are at least ``2*side``."""
+    if min(plane.shape[:2]) < 2 * side:
+        return plane
+    import cv2
+
+    while min(plane.shape[:2]) >= 2 * side:
+        height, width = plane.shape[:2]
+        plane = cv2.resize(plane[: height - height % 2, : width - width % 2], (width // 2, height // 2),
+                           interpolation=cv2.INTER_AREA)
+    return plane
 
 
 def _luma_plane(frame) -> np.ndarray:  # type: ignore[no-untyped-def]
