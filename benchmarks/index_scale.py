@@ -78,6 +78,18 @@ def disk_size(location: str) -> int:
     return sum(os.path.getsize(p) for p in (location, location + "-wal", location + "-shm") if os.path.exists(p))
 
 
+def replay(size: int, seed: int) -> dict[int, np.ndarray]:
+    """The hashes of the sampled clips of an index :func:`build` filled with the same size and seed."""
+    rng = np.random.default_rng(seed)
+    sampled = set(rng.choice(size, size=min(QUERIES, size), replace=False).tolist())
+    kept: dict[int, np.ndarray] = {}
+    for number in range(max(sampled) + 1):
+        hashes = synthetic_hashes(rng)
+        if number in sampled:
+            kept[number] = hashes
+    return kept
+
+
 def build(location: str, size: int, seed: int) -> tuple[float, dict[int, np.ndarray]]:
     """Fill a new index with ``size`` clips; return seconds taken and the hashes of sampled clips."""
     rng = np.random.default_rng(seed)
@@ -135,8 +147,9 @@ def measure(location: str, size: int, kept: dict[int, np.ndarray], seed: int) ->
             latencies.append(time.perf_counter() - start)
             false += len(results)
         adds = []
+        first = 10**14 + index.count_clips()  # new clips, also when an index is measured again (--reuse)
         for n in range(20):
-            fp = make_fingerprint(10**14 + n, synthetic_hashes(rng))
+            fp = make_fingerprint(first + n, synthetic_hashes(rng))
             start = time.perf_counter()
             index.add_clip(clip_for(fp), fp)
             adds.append(time.perf_counter() - start)
@@ -165,6 +178,9 @@ def main() -> None:
                         help="postgresql:// URL of a database to fill (it is emptied first)")
     parser.add_argument("--workdir", default=None, help="where the SQLite files go (default: a temporary folder)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure indexes this script filled before (same --workdir, size and seed; "
+                             "PostgreSQL: only the last size filled) instead of filling them again")
     args = parser.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="vidprov-scale-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -175,18 +191,26 @@ def main() -> None:
         for backend in args.backends.split(","):
             if backend == "sqlite":
                 location = str(workdir / f"scale-{size}.db")
-                for suffix in ("", "-wal", "-shm"):
-                    if os.path.exists(location + suffix):
-                        os.remove(location + suffix)
+            elif not args.postgres:
+                print(f"note: no --postgres URL; {backend} skipped", file=sys.stderr)
+                continue
             else:
-                if not args.postgres:
-                    print(f"note: no --postgres URL; {backend} skipped", file=sys.stderr)
-                    continue
                 location = args.postgres
-                with open_index(location, create=True) as index:
-                    getattr(index, "drop_everything")()
             print(f"{backend} {size:,} clips:", file=sys.stderr)
-            seconds, kept = build(location, size, args.seed)
+            if args.reuse:
+                with open_index(location) as index:
+                    if index.count_clips() < size:
+                        raise SystemExit(f"{location} holds {index.count_clips():,} clips, not {size:,}")
+                seconds, kept = float("nan"), replay(size, args.seed)
+            else:
+                if backend == "sqlite":
+                    for suffix in ("", "-wal", "-shm"):
+                        if os.path.exists(location + suffix):
+                            os.remove(location + suffix)
+                else:
+                    with open_index(location, create=True) as index:
+                        getattr(index, "drop_everything")()
+                seconds, kept = build(location, size, args.seed)
             result = measure(location, size, kept, args.seed)
             if backend == "sqlite":
                 on_disk = disk_size(location)
