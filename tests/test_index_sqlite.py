@@ -75,3 +75,73 @@ def test_migrate_reports_the_version(tmp_path: Path) -> None:
     assert f"schema version {SCHEMA_VERSION} is current" in result.stdout
     info = CliRunner().invoke(main, ["index", "info", "--json", "--index", str(path)])
     assert '"clips":0' in info.stdout and '"backend":"sqlite"' in info.stdout
+
+
+def _version_2_index(path: Path, fingerprints: list) -> None:
+    """An index as versions 1-2 wrote it: fingerprints in five columns, one BLOB of 14-byte postings per list."""
+    import json
+
+    import numpy as np
+
+    from vidprov.index import keys
+    from vidprov.index.sqlite import MIGRATIONS
+
+    with sqlite3.connect(path) as db:
+        for version in (1, 2):
+            for statement in MIGRATIONS[version]:
+                db.execute(statement)
+        db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
+            ("algorithm", "pdq"), ("created_at", "2024-01-01T00:00:00+00:00"), ("runs", "1"),
+            ("schema_version", "2")])
+        postings = []
+        for clip_id, fp in enumerate(fingerprints, start=1):
+            db.execute("INSERT INTO clips (id, sha256, record, added_at) VALUES (?, ?, ?, ?)",
+                       (clip_id, fp.sha256, json.dumps({"type": "clip", "schema_version": 1, "sha256": fp.sha256}),
+                        "2024-01-01T00:00:00+00:00"))
+            header = fp.to_dict()
+            del header["frames"]
+            db.execute("INSERT INTO fingerprints VALUES (?, ?, ?, ?, ?, ?)", (
+                clip_id, json.dumps(header), fp.times().astype("<f8").tobytes(), fp.hashes().tobytes(),
+                np.array([f.quality for f in fp.frames], dtype=np.uint8).tobytes(),
+                np.array([f.index for f in fp.frames], dtype="<i4").tobytes()))
+            postings.append(keys.clip_postings(clip_id, fp.hashes(), "pdq"))
+        entries = np.concatenate(postings)
+        for run, part in ((1, entries[::2]), (2, entries[1::2])):  # two runs, as unmerged adds leave them
+            for chunk, value in sorted({(int(c), int(v)) for c, v in zip(part["chunk"], part["value"])}):
+                chosen = part[(part["chunk"] == chunk) & (part["value"] == value)]
+                db.execute("INSERT INTO postings VALUES (?, ?, ?, ?)",
+                           (chunk, value, run, chosen[["clip", "frame", "key"]].astype(keys.POSTING).tobytes()))
+
+
+def test_a_version_2_index_migrates_to_the_packed_layout(tmp_path: Path,
+                                                         footage: tuple[Path, object], other_footage: Path) -> None:
+    from vidprov import match
+    from vidprov.fingerprint import fingerprint
+
+    made = [fingerprint(footage[0]), fingerprint(other_footage)]  # type: ignore[index]
+    path = tmp_path / "old.db"
+    _version_2_index(path, made)
+    with open_index(path) as old:
+        with pytest.raises(SchemaVersionError, match="run vidprov index migrate"):
+            old.fingerprints([1])
+    result = CliRunner().invoke(main, ["index", "migrate", "--index", str(path)])
+    assert result.exit_code == 0, result.output
+    with open_index(path) as index:
+        assert index.schema_version() == SCHEMA_VERSION
+        stored = index.fingerprints([1, 2])
+        assert [stored[1], stored[2]] == made
+        import numpy as np
+
+        from vidprov.index import keys
+
+        entries = np.concatenate([keys.clip_postings(n, fp.hashes(), "pdq") for n, fp in enumerate(made, start=1)])
+        wanted = sorted({(int(c), int(v)) for c, v in zip(entries["chunk"], entries["value"])})
+        lists = index.postings(wanted)
+        assert sorted(lists) == wanted
+        for chunk, value in wanted:
+            expected = entries[(entries["chunk"] == chunk) & (entries["value"] == value)][["clip", "frame", "key"]]
+            assert sorted(lists[(chunk, value)].tolist()) == sorted(expected.astype(keys.POSTING).tolist())
+        found = match.search(index, made[0])
+        assert [m.clip_id for m in found] == [1] and found[0].score > 0.9
+        tables = {row[0] for row in index._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"frames", "lists"} <= tables and not {"fingerprints", "postings"} & tables

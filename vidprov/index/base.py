@@ -26,8 +26,9 @@ from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
 from ..records._fields import check_aware_datetime, check_sha256, check_text
 
 #: Version of the index schema this vidprov writes.
-#: 1: clips, fingerprints, records and posting lists; 2: the log of imported hash bundles.
-SCHEMA_VERSION = 2
+#: 1: clips, fingerprints, records and posting lists; 2: the log of imported hash bundles;
+#: 3: fingerprint frames and posting lists packed (vidprov.index.packing) on SQLite too.
+SCHEMA_VERSION = 3
 
 #: What an imported file was: a vidprov hash bundle, or vPDQ lines from another tool.
 IMPORT_FORMATS = ("bundle", "vpdq")

@@ -44,7 +44,6 @@ import json
 import random
 import re
 import time
-import zlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Sequence, TypeVar
@@ -62,11 +61,12 @@ from ..errors import (
     SchemaVersionError,
     ValidationError,
 )
-from ..fingerprint import Fingerprint, FrameRecord
-from ..hashing import ALGORITHMS, DEFAULT_ALGORITHM, FrameHash
+from ..fingerprint import Fingerprint
+from ..hashing import ALGORITHMS, DEFAULT_ALGORITHM
 from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
 from . import keys as K
 from .base import SCHEMA_VERSION, ClipFilter, HashImport, Index, StoredClip
+from .packing import decode_lists, encode_lists, pack_frames, unpack_frames
 from .sqlite import _json
 
 T = TypeVar("T")
@@ -87,13 +87,6 @@ CONNECT_TIMEOUT = 10
 MIGRATION_LOCK = 0x7669_6470_726F_0001
 MERGE_LOCK = 0x7669_6470_726F_0002
 FLUSH_LOCK = 0x7669_6470_726F_0003
-
-#: A group: postings of one clip at consecutive frames (at most 255), first frame given.
-GROUP = np.dtype([("clip", "<u4"), ("first", "<u2"), ("count", "u1")])
-#: Each posting's key: the 48 bits other than the list's own chunk.
-KEY48 = np.dtype([("low", "<u4"), ("high", "<u2")])
-#: Most postings in one group.
-MAX_GROUP = 255
 
 #: The tables vidprov keeps, in the order they can be dropped.
 TABLES = ("record_origins", "hash_imports", "pending", "postings", "posting_runs", "verdicts", "assessment_clips",
@@ -191,6 +184,11 @@ MIGRATIONS: dict[int, list[str]] = {
                ref text COLLATE "C" NOT NULL,
                bundle_sha256 text COLLATE "C" NOT NULL REFERENCES hash_imports(bundle_sha256),
                PRIMARY KEY (kind, ref))""",
+    ],
+    # Version 3 packed the SQLite backend's fingerprints and posting lists the way this backend
+    # always stored them (vidprov.index.packing): nothing changes here but the number.
+    3: [
+        """COMMENT ON TABLE postings IS 'posting lists: per list and run, 7-byte groups and 48-bit keys'""",
     ],
 }
 
@@ -616,7 +614,7 @@ class PostgresIndex(Index):
         """Write postings (a ``keys.CHUNKED`` array) as a new run: one row per list."""
         if not len(entries):
             return
-        lists, groups, keys = _encode(entries)
+        lists, groups, keys = encode_lists(entries)
         row = self._execute("SELECT nextval('posting_run_ids')").fetchone()
         assert row is not None
         run = int(row[0])
@@ -951,115 +949,25 @@ def _clip_from(sha256: str, record: str) -> Clip:
 
 
 def _fingerprint_columns(fingerprint: Fingerprint) -> tuple[str, bytes]:
-    """A fingerprint as stored: its JSON header (without frames and sha256), and its frames packed.
-
-    The frames are one zlib stream: times as 64-bit floats each XORed with
-    the one before, qualities, frame numbers as differences, and hashes each
-    XORed with the one before. Every step is exact. A steady frame rate
-    becomes runs of zeros, and so do the bits two frames of one shot share,
-    which is most of them: the frames take about a third of their raw size.
-    """
+    """A fingerprint as stored: its JSON header (without frames and sha256), and its frames packed."""
     header = fingerprint.to_dict()
     del header["frames"], header["sha256"]
-    times = fingerprint.times().astype("<f8").view("<u8")
-    numbers = np.array([f.index for f in fingerprint.frames], dtype="<i8")
-    hashes = fingerprint.hashes()
-    frames = zlib.compress(b"".join((
-        (times ^ np.concatenate((np.zeros(1, dtype="<u8"), times[:-1]))).tobytes(),
-        np.array([f.quality for f in fingerprint.frames], dtype=np.uint8).tobytes(),
-        np.diff(numbers, prepend=np.int64(0)).astype("<i8").tobytes(),
-        (hashes ^ np.concatenate((np.zeros((1, hashes.shape[1]), dtype=np.uint8), hashes[:-1]))).tobytes())))
-    return _json(header), frames
+    return _json(header), pack_frames(fingerprint)
 
 
 def _fingerprint_from_columns(sha256: str, header: str, frames: bytes) -> Fingerprint:
     fields = json.loads(header)
-    width = ALGORITHMS[fields["algorithm"]].bits // 8
-    data = zlib.decompress(frames)
-    count = len(data) // (17 + width)
-    times = np.bitwise_xor.accumulate(np.frombuffer(data, dtype="<u8", count=count)).view("<f8")
-    qualities = np.frombuffer(data, dtype=np.uint8, count=count, offset=8 * count)
-    numbers = np.cumsum(np.frombuffer(data, dtype="<i8", count=count, offset=9 * count))
-    hashes = np.bitwise_xor.accumulate(np.frombuffer(data, dtype=np.uint8, offset=17 * count).reshape(count, width))
-    raw, bits = hashes.tobytes(), width * 8
-    records = tuple(FrameRecord(t, FrameHash(raw[i * width:(i + 1) * width], bits), q, n)
-                    for i, (t, q, n) in enumerate(zip(times.tolist(), qualities.tolist(), numbers.tolist())))
+    records = unpack_frames(frames, ALGORITHMS[fields["algorithm"]].bits)
     fields.update(sha256=sha256, frames=[])
     return replace(Fingerprint.from_dict(fields), frames=records)
 
 
-def _shifts(lists: np.ndarray) -> np.ndarray:
-    """Bit position of each list's chunk within the 64-bit key."""
-    return (48 - K.CHUNK_BITS * (lists >> K.CHUNK_BITS)).astype(np.uint64)
-
-
-def _encode(entries: np.ndarray) -> tuple[list[int], list[bytes], list[bytes]]:
-    """``keys.CHUNKED`` postings as rows of one run: list ids, and each list's groups and keys."""
-    lists = (entries["chunk"].astype(np.int64) << K.CHUNK_BITS) | entries["value"].astype(np.int64)
-    order = np.lexsort((entries["frame"], entries["clip"], lists))
-    entries, lists = entries[order], lists[order]
-    frames = entries["frame"].astype(np.int64)
-    clips = entries["clip"].astype(np.int64)
-    # A group starts at a new list, a new clip, a gap in the frames, or every MAX_GROUP postings.
-    run_start = np.ones(len(entries), dtype=bool)
-    run_start[1:] = (lists[1:] != lists[:-1]) | (clips[1:] != clips[:-1]) | (frames[1:] != frames[:-1] + 1)
-    run_first = np.maximum.accumulate(np.where(run_start, np.arange(len(entries)), 0))
-    starts = np.nonzero(run_start | ((np.arange(len(entries)) - run_first) % MAX_GROUP == 0))[0]
-    groups = np.empty(len(starts), dtype=GROUP)
-    groups["clip"], groups["first"] = clips[starts], frames[starts]
-    groups["count"] = np.diff(np.append(starts, len(entries)))
-    shift = _shifts(lists)
-    key = entries["key"].astype(np.uint64)
-    rest = (((key >> shift) >> np.uint64(16)) << shift) | (key & ((np.uint64(1) << shift) - np.uint64(1)))
-    keys = np.empty(len(entries), dtype=KEY48)
-    keys["low"] = (rest & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-    keys["high"] = (rest >> np.uint64(32)).astype(np.uint16)
-    list_starts = np.nonzero(np.diff(lists, prepend=-1))[0]
-    group_bounds = np.searchsorted(starts, list_starts).tolist() + [len(starts)]
-    entry_bounds = list_starts.tolist() + [len(entries)]
-    group_bytes, key_bytes = groups.tobytes(), keys.tobytes()
-    g, k = GROUP.itemsize, KEY48.itemsize
-    return (lists[list_starts].tolist(), [group_bytes[a * g:b * g] for a, b in zip(group_bounds, group_bounds[1:])],
-            [key_bytes[a * k:b * k] for a, b in zip(entry_bounds, entry_bounds[1:])])
-
-
 def _decode_rows(rows: list[tuple[Any, ...]]) -> dict[tuple[int, int], np.ndarray]:
     """Turn rows of :data:`POSTINGS_QUERY` into one ``keys.POSTING`` array per (chunk, value)."""
-    stored_rows = sorted((row for row in rows if row[1] is not None), key=lambda row: row[0])
-    groups = np.frombuffer(b"".join(row[1] for row in stored_rows), dtype=GROUP)
-    keys = np.frombuffer(b"".join(row[2] for row in stored_rows), dtype=KEY48)
-    sizes = np.array([len(row[2]) // KEY48.itemsize for row in stored_rows], dtype=np.int64)
-    counts = groups["count"].astype(np.int64)
-    if counts.sum() != len(keys):
-        raise CorruptIndexError("posting lists are damaged; rebuild the index (vidprov index copy)")
-    found = np.empty(len(keys), dtype=K.POSTING)
-    # np.repeat over groups is much faster than indexing with each posting's group.
-    found["clip"] = np.repeat(groups["clip"], counts)
-    found["frame"] = np.repeat(groups["first"].astype(np.int64) - (np.cumsum(counts) - counts), counts) \
-        + np.arange(len(keys))
-    rest = keys["low"].astype(np.uint64) | (keys["high"].astype(np.uint64) << np.uint64(32))
-    row_lists = np.array([row[0] for row in stored_rows], dtype=np.int64)
-    bounds = np.concatenate(([0], np.cumsum(sizes)))
-    # Rows sorted by list are sorted by chunk too: each chunk's postings share one shift.
-    for chunk in range(K.CHUNKS):
-        first, last = np.searchsorted(row_lists >> K.CHUNK_BITS, [chunk, chunk + 1])
-        a, b = int(bounds[first]), int(bounds[last])
-        if a == b:
-            continue
-        shift = np.uint64(48 - K.CHUNK_BITS * chunk)
-        part = rest[a:b]
-        values = np.repeat((row_lists[first:last] & 0xFFFF).astype(np.uint64) << shift, sizes[first:last])
-        found["key"][a:b] = ((((part >> shift) << np.uint64(16)) << shift) | values
-                             | (part & ((np.uint64(1) << shift) - np.uint64(1))))
-    # Rows are sorted by list, so each list's postings are one slice.
-    result: dict[tuple[int, int], np.ndarray] = {}
-    start = list_start = 0
-    for number, (row, size) in enumerate(zip(stored_rows, sizes.tolist())):
-        end = start + size
-        if number + 1 == len(stored_rows) or stored_rows[number + 1][0] != row[0]:
-            result[(row[0] >> K.CHUNK_BITS, row[0] & 0xFFFF)] = found[list_start:end]
-            list_start = end
-        start = end
+    try:
+        result = decode_lists([row[:3] for row in rows if row[1] is not None])
+    except ValueError:
+        raise CorruptIndexError("posting lists are damaged; rebuild the index (vidprov index copy)") from None
     pending = [row for row in rows if row[1] is None]
     if pending:
         data = np.array([row[:1] + row[3:] for row in pending], dtype=np.int64)

@@ -2,11 +2,13 @@
 
 Layout:
 
-* ``clips``, ``fingerprints``, ``metadata`` and the record tables hold each
-  record's full JSON form (lossless) beside the few columns that are searched.
-* ``postings`` keeps the packed posting lists (:mod:`vidprov.index.keys`) as
-  BLOBs, one per (chunk, value, run). A query reads a few hundred of them and
-  checks them in numpy.
+* ``clips``, ``metadata`` and the record tables hold each record's full JSON
+  form (lossless) beside the few columns that are searched; ``frames`` holds
+  each fingerprint's header and its frames packed (:mod:`vidprov.index.packing`).
+* ``lists`` keeps the posting lists (:mod:`vidprov.index.keys`), encoded as
+  :func:`~vidprov.index.packing.encode_lists` does (the same form as on
+  PostgreSQL), one row per list and run. A query reads a few hundred of them
+  and checks them in numpy.
 * ``pending`` takes the postings of clips added one at a time, one small row
   each, so that adding a clip to a large index stays cheap. When it grows past
   :data:`PENDING_LIMIT` rows it is written out as a new *run* of BLOBs; after
@@ -32,10 +34,11 @@ import numpy as np
 
 from ..errors import CorruptIndexError, IndexNotFoundError, IndexStoreError, SchemaVersionError, ValidationError
 from ..fingerprint import Fingerprint, FrameRecord
-from ..hashing import DEFAULT_ALGORITHM, FrameHash
+from ..hashing import ALGORITHMS, DEFAULT_ALGORITHM, FrameHash
 from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
 from . import keys as K
 from .base import SCHEMA_VERSION, ClipFilter, HashImport, Index, StoredClip, iter_batches
+from .packing import decode_lists, encode_lists, pack_frames, unpack_frames
 
 #: Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT = 60.0
@@ -118,7 +121,24 @@ MIGRATIONS: dict[int, list[str]] = {
                bundle_sha256 TEXT NOT NULL REFERENCES hash_imports(bundle_sha256),
                PRIMARY KEY (kind, ref)) WITHOUT ROWID""",
     ],
+    # Fingerprint frames packed and posting lists encoded as on PostgreSQL: about half the size.
+    # The rows of the old tables are converted by _to_compact_layout.
+    3: [
+        """CREATE TABLE frames (
+               clip_id INTEGER PRIMARY KEY REFERENCES clips(id),
+               header TEXT NOT NULL,
+               packed BLOB NOT NULL)""",
+        # A rowid table: its rows keep BLOBs of a few KB inline.
+        """CREATE TABLE lists (
+               list INTEGER NOT NULL,
+               run INTEGER NOT NULL,
+               groups BLOB NOT NULL,
+               keys BLOB NOT NULL)""",
+        """CREATE UNIQUE INDEX lists_key ON lists(list, run)""",
+    ],
 }
+#: The first schema version with the ``frames`` and ``lists`` tables.
+COMPACT_LAYOUT = 3
 
 
 def _now() -> str:
@@ -199,7 +219,49 @@ class SQLiteIndex(Index):
     def _apply(self, version: int) -> None:
         for statement in MIGRATIONS[version]:
             self._db.execute(statement)
+        if version == COMPACT_LAYOUT:
+            self._to_compact_layout()
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(version),))
+
+    def _to_compact_layout(self) -> None:
+        """Move the rows of ``fingerprints`` and ``postings`` (versions 1-2) into ``frames`` and ``lists``."""
+        reader = self._db.cursor()
+        reader.execute("SELECT clip_id, header, times, hashes, qualities, frame_numbers FROM fingerprints")
+        while rows := reader.fetchmany(2000):
+            self._db.executemany("INSERT INTO frames (clip_id, header, packed) VALUES (?, ?, ?)",
+                                 ((row[0], row[1], pack_frames(_fingerprint_from_row(row[1:]))) for row in rows))
+        held: list[np.ndarray] = []  # whole lists, written out a few million postings at a time
+
+        def flush() -> None:
+            if held:
+                lists, groups, keys = encode_lists(np.concatenate(held))
+                self._db.executemany("INSERT INTO lists (list, run, groups, keys) VALUES (?, 0, ?, ?)",
+                                     zip(lists, groups, keys))
+                held.clear()
+
+        reader.execute("SELECT chunk, value, entries FROM postings ORDER BY chunk, value, run")
+        previous = None
+        for chunk, value, blob in reader:
+            if (chunk, value) != previous and sum(len(part) for part in held) > 2_000_000:
+                flush()  # between two lists: each list goes out whole, as one row
+            previous = (chunk, value)
+            found = K.decode_postings(blob)
+            entries = np.empty(len(found), dtype=K.CHUNKED)
+            entries["chunk"], entries["value"] = chunk, value
+            for name in ("clip", "frame", "key"):
+                entries[name] = found[name]
+            held.append(entries)
+        flush()
+        reader.close()
+        self._db.execute("DROP TABLE fingerprints")
+        self._db.execute("DROP TABLE postings")
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('unmerged_runs', '0')")
+
+    def _require_layout(self) -> None:
+        if self.schema_version() < COMPACT_LAYOUT:
+            raise SchemaVersionError(f"this index is at schema version {self.schema_version()}; its fingerprints "
+                                     f"and posting lists need version {COMPACT_LAYOUT}: run vidprov index migrate",
+                                     self.location)
 
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -299,7 +361,7 @@ class SQLiteIndex(Index):
         else:
             clip_id = int(row[0])
         if fingerprint is not None and self._db.execute(
-                "SELECT 1 FROM fingerprints WHERE clip_id = ?", (clip_id,)).fetchone() is None:
+                "SELECT 1 FROM frames WHERE clip_id = ?", (clip_id,)).fetchone() is None:
             entries = self._store_fingerprint(clip_id, fingerprint)
             if postings is None:
                 self._db.executemany("INSERT INTO pending (chunk, value, clip_id, frame, key) VALUES (?, ?, ?, ?, ?)",
@@ -317,31 +379,22 @@ class SQLiteIndex(Index):
 
     def _store_fingerprint(self, clip_id: int, fingerprint: Fingerprint) -> np.ndarray:
         """Store the fingerprint row; return its postings (chunk, value and posting per frame and chunk)."""
+        self._require_layout()
         header = fingerprint.to_dict()
         del header["frames"]
-        hashes = fingerprint.hashes()
-        self._db.execute(
-            "INSERT INTO fingerprints (clip_id, header, times, hashes, qualities, frame_numbers) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (clip_id, _json(header), fingerprint.times().astype("<f8").tobytes(), hashes.tobytes(),
-             np.array([f.quality for f in fingerprint.frames], dtype=np.uint8).tobytes(),
-             np.array([f.index for f in fingerprint.frames], dtype="<i4").tobytes()))
-        return K.clip_postings(clip_id, hashes, self.algorithm)
+        self._db.execute("INSERT INTO frames (clip_id, header, packed) VALUES (?, ?, ?)",
+                         (clip_id, _json(header), pack_frames(fingerprint)))
+        return K.clip_postings(clip_id, fingerprint.hashes(), self.algorithm)
 
     def _write_run(self, entries: np.ndarray) -> None:
-        """Write postings (a ``keys.CHUNKED`` array) as a new run of BLOBs, one per (chunk, value)."""
+        """Write postings (a ``keys.CHUNKED`` array) as a new run: one row per list."""
         if not len(entries):
             return
+        self._require_layout()
         run = int(self._meta("runs") or 0) + 1
-        entries = entries[np.lexsort((entries["value"], entries["chunk"]))]
-        bounds = np.nonzero((np.diff(entries["chunk"]) != 0) | (np.diff(entries["value"]) != 0))[0] + 1
-        starts = np.concatenate(([0], bounds))
-        ends = np.concatenate((bounds, [len(entries)]))
-        postings = entries[["clip", "frame", "key"]].astype(K.POSTING)
-        self._db.executemany(
-            "INSERT INTO postings (chunk, value, run, entries) VALUES (?, ?, ?, ?)",
-            ((int(entries["chunk"][a]), int(entries["value"][a]), run, postings[a:b].tobytes())
-             for a, b in zip(starts.tolist(), ends.tolist())))
+        lists, groups, keys = encode_lists(entries)
+        self._db.executemany("INSERT INTO lists (list, run, groups, keys) VALUES (?, ?, ?, ?)",
+                             ((number, run, g, k) for number, g, k in zip(lists, groups, keys)))
         self._db.execute("UPDATE meta SET value = ? WHERE key = 'runs'", (str(run),))
         unmerged = int(self._meta("unmerged_runs") or 0) + 1
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('unmerged_runs', ?)", (str(unmerged),))
@@ -360,26 +413,31 @@ class SQLiteIndex(Index):
         self._write_run(entries)
 
     def _compact(self) -> None:
-        """Merge every posting list's runs into one BLOB (inside a transaction)."""
-        cursor = self._db.execute("SELECT chunk, value, run, entries FROM postings ORDER BY chunk, value, run")
-        group: list[tuple[int, int, int, bytes]] = []
-        merged: list[tuple[int, int, bytes]] = []
+        """Merge every posting list's runs into one row (inside a transaction).
+
+        Groups and keys of one list join by concatenation (:mod:`vidprov.index.packing`).
+        """
+        self._require_layout()
+        cursor = self._db.execute("SELECT list, groups, keys FROM lists WHERE list IN "
+                                  "(SELECT list FROM lists GROUP BY list HAVING count(*) > 1) ORDER BY list, run")
+        group: list[tuple[int, bytes, bytes]] = []
+        merged: list[tuple[int, bytes, bytes]] = []
 
         def close() -> None:
-            if len(group) > 1:
-                merged.append((group[0][0], group[0][1], b"".join(g[3] for g in group)))
+            if group:
+                merged.append((group[0][0], b"".join(g[1] for g in group), b"".join(g[2] for g in group)))
 
         for row in cursor:
-            if group and (row[0], row[1]) != (group[0][0], group[0][1]):
+            if group and row[0] != group[0][0]:
                 close()
                 group = []
             group.append(row)
         close()
-        for chunk, value, blob in merged:
-            self._db.execute("DELETE FROM postings WHERE chunk = ? AND value = ?", (chunk, value))
-            self._db.execute("INSERT INTO postings (chunk, value, run, entries) VALUES (?, ?, 0, ?)",
-                             (chunk, value, blob))
-        self._db.execute("UPDATE postings SET run = 0 WHERE run != 0")
+        for number, groups, keys in merged:
+            self._db.execute("DELETE FROM lists WHERE list = ?", (number,))
+            self._db.execute("INSERT INTO lists (list, run, groups, keys) VALUES (?, 0, ?, ?)",
+                             (number, groups, keys))
+        self._db.execute("UPDATE lists SET run = 0 WHERE run != 0")
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('unmerged_runs', '0')")
 
     def optimize(self) -> None:
@@ -432,14 +490,17 @@ class SQLiteIndex(Index):
         return [s for s in (self._stored(row) for row in self._db.execute(query, params)) if s is not None]
 
     def fingerprints(self, clip_ids: list[int]) -> dict[int, Fingerprint]:
+        self._require_layout()
         found: dict[int, Fingerprint] = {}
         for start in range(0, len(clip_ids), 500):
             batch = [int(c) for c in clip_ids[start:start + 500]]
             marks = ",".join("?" * len(batch))
-            for row in self._db.execute(
-                    "SELECT f.clip_id, f.header, f.times, f.hashes, f.qualities, f.frame_numbers "
-                    f"FROM fingerprints f WHERE f.clip_id IN ({marks})", batch):
-                found[int(row[0])] = _fingerprint_from_row(row[1:])
+            for clip_id, header, packed in self._db.execute(
+                    f"SELECT clip_id, header, packed FROM frames WHERE clip_id IN ({marks})", batch):
+                data = json.loads(header)
+                data["frames"] = []
+                frames = unpack_frames(packed, ALGORITHMS[data["algorithm"]].bits)
+                found[int(clip_id)] = _with_frames(Fingerprint.from_dict(data), frames)
         return found
 
     def metadata(self, clip_id: int) -> dict[str, Any] | None:
@@ -522,17 +583,26 @@ class SQLiteIndex(Index):
     # -- candidate search ----------------------------------------------------
 
     def postings(self, chunks: list[tuple[int, int]]) -> dict[tuple[int, int], np.ndarray]:
+        self._require_layout()
         found: dict[tuple[int, int], list[np.ndarray]] = {}
         by_chunk: dict[int, list[int]] = {}
         for chunk, value in dict.fromkeys(chunks):
             by_chunk.setdefault(chunk, []).append(value)
+        wanted = sorted((int(chunk) << K.CHUNK_BITS) | int(value) for chunk, value in dict.fromkeys(chunks))
+        rows: list[tuple[int, bytes, bytes]] = []
+        for batch in iter_batches(wanted, 500):
+            rows += self._db.execute(f"SELECT list, groups, keys FROM lists WHERE list IN ({','.join('?' * len(batch))}) "
+                                     "ORDER BY list, run", batch).fetchall()
+        try:
+            for key, entries in decode_lists(rows).items():
+                found[key] = [entries]
+        except ValueError:
+            raise CorruptIndexError("posting lists are damaged; rebuild the index (vidprov index copy)",
+                                    self.location) from None
         has_pending = self._db.execute("SELECT 1 FROM pending LIMIT 1").fetchone() is not None
         for chunk, values in by_chunk.items():
             for batch in iter_batches(values, 500):
                 marks = ",".join("?" * len(batch))
-                for value, blob in self._db.execute(
-                        f"SELECT value, entries FROM postings WHERE chunk = ? AND value IN ({marks})", [chunk, *batch]):
-                    found.setdefault((chunk, value), []).append(K.decode_postings(blob))
                 if not has_pending:
                     continue
                 rows = self._db.execute(f"SELECT value, clip_id, frame, key FROM pending WHERE chunk = ? "

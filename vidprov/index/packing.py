@@ -1,0 +1,141 @@
+"""Compact forms of what an index stores most of: fingerprint frames and posting lists.
+
+Both backends store them the same way:
+
+* **frames** (:func:`pack_frames`): one zlib stream of the times, each 64-bit
+  float XORed with the one before, the qualities, the frame numbers as
+  differences, and the hashes each XORed with the one before. Every step is
+  exact. A steady frame rate becomes runs of zeros, and so do the bits two
+  frames of one shot share, which is most of them.
+* **posting lists** (:func:`encode_lists`): for each list (``chunk * 65536 +
+  value``, see :mod:`vidprov.index.keys`), *groups* of 7 bytes (clip id,
+  first frame, count of consecutive frames) and, for each posting, the 6
+  bytes of its key that are not the list's own chunk. Footage changes
+  slowly, so consecutive frames of a clip mostly fall in the same list: a
+  posting costs about 8.5 bytes where a plain (clip, frame, key) record takes
+  14. Two encoded pieces of one list join by concatenating their groups and
+  their keys.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Sequence
+
+import numpy as np
+
+from ..fingerprint import Fingerprint, FrameRecord
+from ..hashing import FrameHash
+from . import keys as K
+
+#: A group: postings of one clip at consecutive frames (at most 255), first frame given.
+GROUP = np.dtype([("clip", "<u4"), ("first", "<u2"), ("count", "u1")])
+#: Each posting's key: the 48 bits other than the list's own chunk.
+KEY48 = np.dtype([("low", "<u4"), ("high", "<u2")])
+#: Most postings in one group.
+MAX_GROUP = 255
+
+
+def pack_frames(fingerprint: Fingerprint) -> bytes:
+    """The frames of ``fingerprint`` (time, hash, quality, frame number) as one zlib stream."""
+    times = fingerprint.times().astype("<f8").view("<u8")
+    numbers = np.array([f.index for f in fingerprint.frames], dtype="<i8")
+    hashes = fingerprint.hashes()
+    return zlib.compress(b"".join((
+        (times ^ np.concatenate((np.zeros(1, dtype="<u8"), times[:-1]))).tobytes(),
+        np.array([f.quality for f in fingerprint.frames], dtype=np.uint8).tobytes(),
+        np.diff(numbers, prepend=np.int64(0)).astype("<i8").tobytes(),
+        (hashes ^ np.concatenate((np.zeros((1, hashes.shape[1]), dtype=np.uint8), hashes[:-1]))).tobytes())))
+
+
+def unpack_frames(packed: bytes, bits: int) -> tuple[FrameRecord, ...]:
+    """The frames :func:`pack_frames` packed, for hashes of ``bits`` bits."""
+    width = bits // 8
+    data = zlib.decompress(packed)
+    count = len(data) // (17 + width)
+    times = np.bitwise_xor.accumulate(np.frombuffer(data, dtype="<u8", count=count)).view("<f8")
+    qualities = np.frombuffer(data, dtype=np.uint8, count=count, offset=8 * count)
+    numbers = np.cumsum(np.frombuffer(data, dtype="<i8", count=count, offset=9 * count))
+    hashes = np.bitwise_xor.accumulate(np.frombuffer(data, dtype=np.uint8, offset=17 * count).reshape(count, width))
+    raw = hashes.tobytes()
+    return tuple(FrameRecord(t, FrameHash(raw[i * width:(i + 1) * width], bits), q, n)
+                 for i, (t, q, n) in enumerate(zip(times.tolist(), qualities.tolist(), numbers.tolist())))
+
+
+def _shifts(lists: np.ndarray) -> np.ndarray:
+    """Bit position of each list's chunk within the 64-bit key."""
+    return (48 - K.CHUNK_BITS * (lists >> K.CHUNK_BITS)).astype(np.uint64)
+
+
+def encode_lists(entries: np.ndarray) -> tuple[list[int], list[bytes], list[bytes]]:
+    """``keys.CHUNKED`` postings as rows of one run: list ids, and each list's groups and keys."""
+    lists = (entries["chunk"].astype(np.int64) << K.CHUNK_BITS) | entries["value"].astype(np.int64)
+    order = np.lexsort((entries["frame"], entries["clip"], lists))
+    entries, lists = entries[order], lists[order]
+    frames = entries["frame"].astype(np.int64)
+    clips = entries["clip"].astype(np.int64)
+    # A group starts at a new list, a new clip, a gap in the frames, or every MAX_GROUP postings.
+    run_start = np.ones(len(entries), dtype=bool)
+    run_start[1:] = (lists[1:] != lists[:-1]) | (clips[1:] != clips[:-1]) | (frames[1:] != frames[:-1] + 1)
+    run_first = np.maximum.accumulate(np.where(run_start, np.arange(len(entries)), 0))
+    starts = np.nonzero(run_start | ((np.arange(len(entries)) - run_first) % MAX_GROUP == 0))[0]
+    groups = np.empty(len(starts), dtype=GROUP)
+    groups["clip"], groups["first"] = clips[starts], frames[starts]
+    groups["count"] = np.diff(np.append(starts, len(entries)))
+    shift = _shifts(lists)
+    key = entries["key"].astype(np.uint64)
+    rest = (((key >> shift) >> np.uint64(16)) << shift) | (key & ((np.uint64(1) << shift) - np.uint64(1)))
+    keys = np.empty(len(entries), dtype=KEY48)
+    keys["low"] = (rest & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    keys["high"] = (rest >> np.uint64(32)).astype(np.uint16)
+    list_starts = np.nonzero(np.diff(lists, prepend=-1))[0]
+    group_bounds = np.searchsorted(starts, list_starts).tolist() + [len(starts)]
+    entry_bounds = list_starts.tolist() + [len(entries)]
+    group_bytes, key_bytes = groups.tobytes(), keys.tobytes()
+    g, k = GROUP.itemsize, KEY48.itemsize
+    return (lists[list_starts].tolist(), [group_bytes[a * g:b * g] for a, b in zip(group_bounds, group_bounds[1:])],
+            [key_bytes[a * k:b * k] for a, b in zip(entry_bounds, entry_bounds[1:])])
+
+
+def decode_lists(rows: Sequence[tuple[int, bytes, bytes]]) -> dict[tuple[int, int], np.ndarray]:
+    """Turn (list, groups, keys) rows into one ``keys.POSTING`` array per (chunk, value).
+
+    A list may come in several rows (runs); their postings are joined in the
+    order of the rows. Raises ``ValueError`` when groups and keys disagree.
+    """
+    stored_rows = sorted(rows, key=lambda row: row[0])
+    groups = np.frombuffer(b"".join(row[1] for row in stored_rows), dtype=GROUP)
+    keys = np.frombuffer(b"".join(row[2] for row in stored_rows), dtype=KEY48)
+    sizes = np.array([len(row[2]) // KEY48.itemsize for row in stored_rows], dtype=np.int64)
+    counts = groups["count"].astype(np.int64)
+    if counts.sum() != len(keys):
+        raise ValueError("posting lists are damaged: their groups and keys disagree")
+    found = np.empty(len(keys), dtype=K.POSTING)
+    # np.repeat over groups is much faster than indexing with each posting's group.
+    found["clip"] = np.repeat(groups["clip"], counts)
+    found["frame"] = np.repeat(groups["first"].astype(np.int64) - (np.cumsum(counts) - counts), counts) \
+        + np.arange(len(keys))
+    rest = keys["low"].astype(np.uint64) | (keys["high"].astype(np.uint64) << np.uint64(32))
+    row_lists = np.array([row[0] for row in stored_rows], dtype=np.int64)
+    bounds = np.concatenate(([0], np.cumsum(sizes)))
+    # Rows sorted by list are sorted by chunk too: each chunk's postings share one shift.
+    for chunk in range(K.CHUNKS):
+        first, last = np.searchsorted(row_lists >> K.CHUNK_BITS, [chunk, chunk + 1])
+        a, b = int(bounds[first]), int(bounds[last])
+        if a == b:
+            continue
+        shift = np.uint64(48 - K.CHUNK_BITS * chunk)
+        part = rest[a:b]
+        values = np.repeat((row_lists[first:last] & 0xFFFF).astype(np.uint64) << shift, sizes[first:last])
+        found["key"][a:b] = ((((part >> shift) << np.uint64(16)) << shift) | values
+                             | (part & ((np.uint64(1) << shift) - np.uint64(1))))
+    # Rows are sorted by list, so each list's postings are one slice.
+    result: dict[tuple[int, int], np.ndarray] = {}
+    start = list_start = 0
+    for number, (row, size) in enumerate(zip(stored_rows, sizes.tolist())):
+        end = start + size
+        if number + 1 == len(stored_rows) or stored_rows[number + 1][0] != row[0]:
+            result[(row[0] >> K.CHUNK_BITS, row[0] & 0xFFFF)] = found[list_start:end]
+            list_start = end
+        start = end
+    return result
