@@ -141,6 +141,9 @@ class Fingerprint:
     def times(self) -> np.ndarray:
         return np.array([f.t for f in self.frames], dtype=np.float64)
 
+    def qualities(self) -> np.ndarray:
+        return np.array([f.quality for f in self.frames], dtype=np.int64)
+
     def resampled(self, sampling: Sampling) -> Fingerprint:
         """This fingerprint with only the frames ``sampling`` would have handed on.
 
@@ -262,6 +265,38 @@ class Fingerprint:
                                   f"not {record.hash.bits // 4}")
             records.append(record)
         return records
+
+
+@dataclass(frozen=True, eq=False)
+class FrameArrays:
+    """What matching needs of a stored fingerprint, as arrays: no object per frame.
+
+    Reading an index's candidates this way skips building a
+    :class:`FrameRecord` and a :class:`~vidprov.hashing.FrameHash` for every
+    frame; :meth:`times`, :meth:`hashes` and :meth:`qualities` answer as a
+    :class:`Fingerprint`'s do.
+    """
+
+    sha256: str
+    algorithm: str
+    duration: float | None
+    frame_times: np.ndarray = field(repr=False)  # float64, seconds
+    frame_hashes: np.ndarray = field(repr=False)  # uint8, (frames, bytes)
+    frame_qualities: np.ndarray = field(repr=False)
+
+    @classmethod
+    def of(cls, fingerprint: Fingerprint) -> FrameArrays:
+        return cls(fingerprint.sha256, fingerprint.algorithm, fingerprint.duration, fingerprint.times(),
+                   fingerprint.hashes(), fingerprint.qualities())
+
+    def times(self) -> np.ndarray:
+        return self.frame_times
+
+    def hashes(self) -> np.ndarray:
+        return self.frame_hashes
+
+    def qualities(self) -> np.ndarray:
+        return self.frame_qualities
 
 
 def _not_a_json_number(name: str) -> None:

@@ -24,7 +24,7 @@ import numpy as np
 
 from .errors import ValidationError
 from .borders import CropBox
-from .fingerprint import Fingerprint, fingerprint as make_fingerprint
+from .fingerprint import Fingerprint, FrameArrays, fingerprint as make_fingerprint
 from .media import Sampling
 from .hashing import ALGORITHMS, DEFAULT_ALGORITHM, hamming_matrix
 from .index import keys
@@ -135,8 +135,8 @@ class _Alignment:
         return self.distances[order][first]
 
 
-def _usable(fp: Fingerprint) -> np.ndarray:
-    return np.array([f.quality >= MIN_QUALITY for f in fp.frames], dtype=bool)
+def _usable(fp: Fingerprint | FrameArrays) -> np.ndarray:
+    return fp.qualities() >= MIN_QUALITY
 
 
 def _step(times: np.ndarray, duration: float | None) -> float:
@@ -262,7 +262,7 @@ def _covered(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
-def _compare_hashes(query: Fingerprint, q_hashes: np.ndarray, reference: Fingerprint,
+def _compare_hashes(query: Fingerprint, q_hashes: np.ndarray, reference: Fingerprint | FrameArrays,
                     limit: int) -> tuple[list[_Alignment], np.ndarray, np.ndarray]:
     edge_limit = EDGE_DISTANCE_SHARE * ALGORITHMS[query.algorithm].bits
     q_ok, r_ok = _usable(query), _usable(reference)
@@ -303,7 +303,8 @@ def fingerprint_query(path: str | os.PathLike[str], *, algorithm: str = DEFAULT_
                             progress=progress)
 
 
-def compare(query: Fingerprint, reference: Fingerprint, *, distance: int | None = None) -> Match | None:
+def compare(query: Fingerprint, reference: Fingerprint | FrameArrays, *,
+            distance: int | None = None) -> Match | None:
     """The footage ``query`` shares with ``reference``, or None if there is none.
 
     ``distance`` is the largest Hamming distance for two frames to count as the
@@ -334,7 +335,7 @@ def _query_views(query: Fingerprint) -> list[tuple[bool, CropBox | None, np.ndar
     return views
 
 
-def _summarise(query: Fingerprint, reference: Fingerprint, alignments: list[_Alignment], tq: np.ndarray,
+def _summarise(query: Fingerprint, reference: Fingerprint | FrameArrays, alignments: list[_Alignment], tq: np.ndarray,
                tr: np.ndarray, mirrored: bool, bits: int, limit: int) -> Match | None:
     if not alignments:
         return None
@@ -422,21 +423,49 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
     postings = index.postings(list(wanted))
     if not postings:
         return {}
-    # One flat array of (posting, asking frame) pairs, checked in one go.
-    clips, frames, posted_keys, asked_keys = [], [], [], []
+    # Each list's postings against every query frame that asked for it, in one broadcast.
+    clip_parts, frame_parts = [], []
     for chunk_key, entries in postings.items():
-        for frame, key in wanted[chunk_key]:
-            clips.append(entries["clip"])
-            posted_keys.append(entries["key"])
-            frames.append(np.full(len(entries), frame, dtype=np.int64))
-            asked_keys.append(np.full(len(entries), key, dtype=np.uint64))
-    distance = keys.key_distance(np.concatenate(posted_keys), np.concatenate(asked_keys))
-    near = distance <= KEY_DISTANCE
-    clip_ids = np.concatenate(clips)[near].astype(np.int64)
-    frame_ids = np.concatenate(frames)[near]
+        asks = wanted[chunk_key]
+        asked = np.array([key for _, key in asks], dtype=np.uint64)
+        near = keys.key_distance(entries["key"][None, :], asked[:, None]) <= KEY_DISTANCE
+        ask, posting = np.nonzero(near)
+        if len(ask):
+            clip_parts.append(entries["clip"][posting])
+            frame_parts.append(np.array([frame for frame, _ in asks], dtype=np.int64)[ask])
+    if not clip_parts:
+        return {}
+    clip_ids = np.concatenate(clip_parts).astype(np.int64)
+    frame_ids = np.concatenate(frame_parts)
     pairs = np.unique(clip_ids * (1 << 20) + frame_ids)  # distinct (clip, query frame)
     voted, counts = np.unique(pairs >> 20, return_counts=True)
     return dict(zip(voted.tolist(), counts.tolist()))
+
+
+def _with_near_frames(query: Fingerprint, references: dict[int, FrameArrays]) -> list[int]:
+    """The candidates (sorted) with near frames for at least :data:`MIN_FRAMES` query frames in some view.
+
+    One distance matrix for all candidates at once: most candidates of a large
+    index share a chance key or two with the query and no more, and are
+    dropped here without aligning anything.
+    """
+    limit = int(FRAME_DISTANCE_SHARE * ALGORITHMS[query.algorithm].bits)
+    kept = {c: references[c].hashes()[_usable(references[c])] for c in sorted(references)}
+    ids = [c for c, hashes in kept.items() if len(hashes)]
+    if not ids:
+        return []
+    sizes = np.array([len(kept[c]) for c in ids], dtype=np.int64)
+    stacked = np.concatenate([kept[c] for c in ids])
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    usable = _usable(query)
+    best = np.zeros(len(ids), dtype=np.int64)
+    for _, _, hashes in _query_views(query):
+        near = hamming_matrix(hashes[usable], stacked) <= limit
+        # For each candidate: how many query frames have a near frame in it.
+        if len(near):
+            best = np.maximum(best, (np.add.reduceat(near, starts, axis=1) > 0).sum(axis=0))
+    needed = min(MIN_FRAMES, max(1, int(usable.sum())))
+    return [clip_id for clip_id, count in zip(ids, best.tolist()) if count >= needed]
 
 
 def search(index: Index, query: Fingerprint, *, threshold: float = DEFAULT_THRESHOLD,
@@ -450,8 +479,10 @@ def search(index: Index, query: Fingerprint, *, threshold: float = DEFAULT_THRES
     needed = min(MIN_FRAMES, max(1, int(_usable(query).sum())))
     ranked = sorted((clip for clip, count in votes.items() if count >= needed), key=lambda c: (-votes[c], c))
     shortlist = ranked[:candidates]
+    references = index.frame_arrays(shortlist)
     found: list[Match] = []
-    for clip_id, reference in sorted(index.fingerprints(shortlist).items()):
+    for clip_id in _with_near_frames(query, references):
+        reference = references[clip_id]
         if reference.sha256 == exclude:
             continue
         match = compare(query, reference)

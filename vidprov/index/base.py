@@ -21,7 +21,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ..errors import ValidationError
-from ..fingerprint import Fingerprint
+from ..fingerprint import Fingerprint, FrameArrays
 from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
 from ..records._fields import check_aware_datetime, check_sha256, check_text
 
@@ -179,6 +179,14 @@ class Index(abc.ABC):
     @abc.abstractmethod
     def fingerprints(self, clip_ids: list[int]) -> dict[int, Fingerprint]:
         """The stored fingerprints of these clips (clips without one are left out)."""
+
+    def frame_arrays(self, clip_ids: list[int]) -> dict[int, FrameArrays]:
+        """The stored fingerprints of these clips as arrays, for matching (see :class:`FrameArrays`).
+
+        Backends read them without building an object per frame; this
+        default goes through :meth:`fingerprints`.
+        """
+        return {clip_id: FrameArrays.of(fp) for clip_id, fp in self.fingerprints(clip_ids).items()}
 
     def fingerprint(self, clip_id: int) -> Fingerprint | None:
         return self.fingerprints([clip_id]).get(clip_id)

@@ -24,8 +24,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..fingerprint import Fingerprint, FrameRecord
-from ..hashing import FrameHash
+from ..fingerprint import Fingerprint, FrameArrays, FrameRecord
+from ..hashing import ALGORITHMS, FrameHash
 from . import keys as K
 
 #: A group: postings of one clip at consecutive frames (at most 255), first frame given.
@@ -48,8 +48,8 @@ def pack_frames(fingerprint: Fingerprint) -> bytes:
         (hashes ^ np.concatenate((np.zeros((1, hashes.shape[1]), dtype=np.uint8), hashes[:-1]))).tobytes())))
 
 
-def unpack_frames(packed: bytes, bits: int) -> tuple[FrameRecord, ...]:
-    """The frames :func:`pack_frames` packed, for hashes of ``bits`` bits."""
+def unpack_arrays(packed: bytes, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The frames :func:`pack_frames` packed, as arrays: times, qualities, frame numbers and hashes."""
     width = bits // 8
     data = zlib.decompress(packed)
     count = len(data) // (17 + width)
@@ -57,9 +57,24 @@ def unpack_frames(packed: bytes, bits: int) -> tuple[FrameRecord, ...]:
     qualities = np.frombuffer(data, dtype=np.uint8, count=count, offset=8 * count)
     numbers = np.cumsum(np.frombuffer(data, dtype="<i8", count=count, offset=9 * count))
     hashes = np.bitwise_xor.accumulate(np.frombuffer(data, dtype=np.uint8, offset=17 * count).reshape(count, width))
-    raw = hashes.tobytes()
+    return times, qualities, numbers, hashes
+
+
+def unpack_frames(packed: bytes, bits: int) -> tuple[FrameRecord, ...]:
+    """The frames :func:`pack_frames` packed, for hashes of ``bits`` bits."""
+    times, qualities, numbers, hashes = unpack_arrays(packed, bits)
+    width, raw = bits // 8, hashes.tobytes()
     return tuple(FrameRecord(t, FrameHash(raw[i * width:(i + 1) * width], bits), q, n)
                  for i, (t, q, n) in enumerate(zip(times.tolist(), qualities.tolist(), numbers.tolist())))
+
+
+def frame_arrays(sha256: str, header: dict[str, object], packed: bytes) -> FrameArrays:
+    """A stored fingerprint's :class:`~vidprov.fingerprint.FrameArrays`, from its header and packed frames."""
+    algorithm = str(header["algorithm"])
+    times, qualities, _, hashes = unpack_arrays(packed, ALGORITHMS[algorithm].bits)
+    duration = header.get("duration")
+    return FrameArrays(sha256, algorithm, float(duration) if isinstance(duration, (int, float)) else None,
+                       times, hashes, qualities)
 
 
 def _shifts(lists: np.ndarray) -> np.ndarray:

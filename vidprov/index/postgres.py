@@ -61,12 +61,13 @@ from ..errors import (
     SchemaVersionError,
     ValidationError,
 )
-from ..fingerprint import Fingerprint
+from ..fingerprint import Fingerprint, FrameArrays
 from ..hashing import ALGORITHMS, DEFAULT_ALGORITHM
 from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
 from . import keys as K
 from .base import SCHEMA_VERSION, ClipFilter, HashImport, Index, StoredClip
 from .packing import decode_lists, encode_lists, pack_frames, unpack_frames
+from .packing import frame_arrays as packed_arrays
 from .sqlite import _json
 
 T = TypeVar("T")
@@ -785,6 +786,16 @@ class PostgresIndex(Index):
                                  "JOIN clips c ON c.id = f.clip_id WHERE f.clip_id = ANY(%s::integer[])",
                                  (ids,), binary=True).fetchall()
         return {int(row[0]): _fingerprint_from_columns(*row[1:]) for row in rows}
+
+    def frame_arrays(self, clip_ids: list[int]) -> dict[int, FrameArrays]:
+        ids = sorted({int(c) for c in clip_ids if -2**31 <= int(c) < 2**31})
+        if not ids:
+            return {}
+        with self._errors():
+            rows = self._execute("SELECT f.clip_id, c.sha256, f.header, f.frames FROM fingerprints f "
+                                 "JOIN clips c ON c.id = f.clip_id WHERE f.clip_id = ANY(%s::integer[])",
+                                 (ids,), binary=True).fetchall()
+        return {int(row[0]): packed_arrays(row[1], json.loads(row[2]), row[3]) for row in rows}
 
     def metadata(self, clip_id: int) -> dict[str, Any] | None:
         if not -2**31 <= int(clip_id) < 2**31:

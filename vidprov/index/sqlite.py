@@ -33,12 +33,13 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ..errors import CorruptIndexError, IndexNotFoundError, IndexStoreError, SchemaVersionError, ValidationError
-from ..fingerprint import Fingerprint, FrameRecord
+from ..fingerprint import Fingerprint, FrameArrays, FrameRecord
 from ..hashing import ALGORITHMS, DEFAULT_ALGORITHM, FrameHash
 from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
 from . import keys as K
 from .base import SCHEMA_VERSION, ClipFilter, HashImport, Index, StoredClip, iter_batches
 from .packing import decode_lists, encode_lists, pack_frames, unpack_frames
+from .packing import frame_arrays as packed_arrays
 
 #: Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT = 60.0
@@ -501,6 +502,17 @@ class SQLiteIndex(Index):
                 data["frames"] = []
                 frames = unpack_frames(packed, ALGORITHMS[data["algorithm"]].bits)
                 found[int(clip_id)] = _with_frames(Fingerprint.from_dict(data), frames)
+        return found
+
+    def frame_arrays(self, clip_ids: list[int]) -> dict[int, FrameArrays]:
+        self._require_layout()
+        found: dict[int, FrameArrays] = {}
+        for batch in iter_batches([int(c) for c in clip_ids], 500):
+            for clip_id, header, packed in self._db.execute(
+                    f"SELECT clip_id, header, packed FROM frames WHERE clip_id IN ({','.join('?' * len(batch))})",
+                    batch):
+                data = json.loads(header)
+                found[int(clip_id)] = packed_arrays(data["sha256"], data, packed)
         return found
 
     def metadata(self, clip_id: int) -> dict[str, Any] | None:
