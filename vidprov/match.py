@@ -423,18 +423,26 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
     postings = index.postings(list(wanted))
     if not postings:
         return {}
-    # Each list's postings against every query frame that asked for it, in one broadcast.
+    # Lists asked for by one query frame (most, when frames differ) are checked all in one go;
+    # a list several frames asked for, against all of them in one broadcast.
     clip_parts, frame_parts = [], []
+    single = [(entries, wanted[chunk_key][0]) for chunk_key, entries in postings.items()
+              if len(wanted[chunk_key]) == 1]
+    if single:
+        sizes = np.array([len(entries) for entries, _ in single], dtype=np.int64)
+        posted = np.concatenate([entries["key"] for entries, _ in single])
+        asked = np.repeat(np.array([key for _, (_, key) in single], dtype=np.uint64), sizes)
+        near = keys.key_distance(posted, asked) <= KEY_DISTANCE
+        clip_parts.append(np.concatenate([entries["clip"] for entries, _ in single])[near])
+        frame_parts.append(np.repeat(np.array([frame for _, (frame, _) in single], dtype=np.int64), sizes)[near])
     for chunk_key, entries in postings.items():
         asks = wanted[chunk_key]
+        if len(asks) == 1:
+            continue
         asked = np.array([key for _, key in asks], dtype=np.uint64)
-        near = keys.key_distance(entries["key"][None, :], asked[:, None]) <= KEY_DISTANCE
-        ask, posting = np.nonzero(near)
-        if len(ask):
-            clip_parts.append(entries["clip"][posting])
-            frame_parts.append(np.array([frame for frame, _ in asks], dtype=np.int64)[ask])
-    if not clip_parts:
-        return {}
+        ask, posting = np.nonzero(keys.key_distance(entries["key"][None, :], asked[:, None]) <= KEY_DISTANCE)
+        clip_parts.append(entries["clip"][posting])
+        frame_parts.append(np.array([frame for frame, _ in asks], dtype=np.int64)[ask])
     clip_ids = np.concatenate(clip_parts).astype(np.int64)
     frame_ids = np.concatenate(frame_parts)
     pairs = np.unique(clip_ids * (1 << 20) + frame_ids)  # distinct (clip, query frame)
