@@ -13,13 +13,13 @@ so a dark scene can never crop the picture more than its brightest frame allows.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
 
 from .errors import ValidationError
+from .media import next_tick
 
 #: Largest spread of luma (standard deviation) a border line may have.
 LINE_STD_MAX = 10.0
@@ -115,7 +115,8 @@ class BorderDetector:
 
     Feed it the frames :meth:`wants` while :attr:`done` is false: the first at
     or after each multiple of ``spacing`` seconds, so that the sample spans
-    time and does not depend on how densely the clip is sampled. :meth:`crop` then gives the smallest border seen.
+    time and does not depend on how densely the clip is sampled. :meth:`crop`
+    then gives the smallest border seen.
     """
 
     def __init__(self, width: int, height: int, frames: int = 12, spacing: float = 0.5) -> None:
@@ -137,7 +138,7 @@ class BorderDetector:
 
     def add(self, time: float, gray: np.ndarray) -> None:
         if self.spacing > 0:
-            self._next_time = (math.floor(time / self.spacing + 1e-9) + 1) * self.spacing
+            self._next_time = next_tick(time, self.spacing)
         borders = frame_borders(gray)
         if borders is not None:
             self._borders.append(borders)

@@ -144,6 +144,17 @@ class Fingerprint:
     def qualities(self) -> np.ndarray:
         return np.array([f.quality for f in self.frames], dtype=np.int64)
 
+    @property
+    def sampling(self) -> Sampling | None:
+        """How the frames were sampled, when the parameters say (``every N s`` or ``all``)."""
+        given = self.parameters.get("sampling")
+        if not isinstance(given, dict) or given.get("mode") not in ("every", "all"):
+            return None
+        try:
+            return Sampling(given["mode"], float(given.get("interval", 0.0)))
+        except (TypeError, ValueError):  # ValidationError included: parameters from outside
+            return None
+
     def resampled(self, sampling: Sampling) -> Fingerprint:
         """This fingerprint with only the frames ``sampling`` would have handed on.
 
@@ -151,12 +162,12 @@ class Fingerprint:
         gives, resampled at :data:`DEFAULT_SAMPLING`, the frames an index
         fingerprint of the clip holds, without decoding it again.
         """
-        params = dict(self.params)
-        current = params.get("sampling")
-        if isinstance(current, dict) and current.get("mode") == "every" and sampling.mode == "every" \
-                and sampling.interval < float(current.get("interval", 0.0)) - 1e-9:
+        current = self.sampling
+        if current is not None and current.mode == "every" and sampling.mode == "every" \
+                and sampling.interval < current.interval - 1e-9:
             raise ValidationError("sampling", sampling.describe(),
-                                  f"no denser than the fingerprint's own ({Sampling.every(current['interval']).describe()})")
+                                  f"no denser than the fingerprint's own ({current.describe()})")
+        params = dict(self.params)
         frames = tuple(self.frames[number] for number in sampling.select([f.t for f in self.frames]))
         params["sampling"] = sampling.to_dict()
         return replace(self, frames=frames, params=tuple(sorted(params.items())))

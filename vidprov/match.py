@@ -126,13 +126,21 @@ class _Alignment:
 
     def best_distances(self) -> np.ndarray:
         """For each frame of the sparser side, the distance to its nearest picture on the other side."""
-        side = self.query_frames
-        if len(np.unique(self.reference_frames)) < len(np.unique(side)):
-            side = self.reference_frames
-        order = np.lexsort((self.distances, side))
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = side[order][1:] != side[order][:-1]
-        return self.distances[order][first]
+        side = _sparser(self.query_frames, self.reference_frames)
+        return self.distances[_best_of_each(side, self.distances)]
+
+
+def _sparser(query_frames: np.ndarray, reference_frames: np.ndarray) -> np.ndarray:
+    """Of two sides of a set of pairs, the one with fewer distinct frames."""
+    return reference_frames if len(np.unique(reference_frames)) < len(np.unique(query_frames)) else query_frames
+
+
+def _best_of_each(groups: np.ndarray, *ranks: np.ndarray) -> np.ndarray:
+    """Indices of one element per value of ``groups``: the least by ``ranks`` (the first rank first)."""
+    order = np.lexsort((*reversed(ranks), groups))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = groups[order][1:] != groups[order][:-1]
+    return order[first]
 
 
 def _usable(fp: Fingerprint | FrameArrays) -> np.ndarray:
@@ -194,18 +202,12 @@ def _best_alignment(tq: np.ndarray, tr: np.ndarray, qi: np.ndarray, rj: np.ndarr
         """For each query frame near the line, its best reference frame (nearest picture, then nearest time)."""
         residual = np.abs(tr[rj] - (speed * tq[qi] + offset))
         candidates = np.nonzero(residual <= OFFSET_TOLERANCE * 1.5)[0]
-        order = candidates[np.lexsort((residual[candidates], dist[candidates], qi[candidates]))]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = qi[order][1:] != qi[order][:-1]
-        return order[first]
+        return candidates[_best_of_each(qi[candidates], dist[candidates], residual[candidates])]
 
     def sparse(chosen: np.ndarray) -> np.ndarray:
         """Of the chosen pairs, one per frame of the more sparsely sampled side (its nearest picture)."""
-        side = rj if len(np.unique(rj[chosen])) < len(np.unique(qi[chosen])) else qi
-        order = chosen[np.lexsort((dist[chosen], side[chosen]))]
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = side[order][1:] != side[order][:-1]
-        return order[first]
+        side = _sparser(qi[chosen], rj[chosen])
+        return chosen[_best_of_each(side, dist[chosen])]
 
     # Refine speed and offset by least squares on the best pair of each frame of the sparser side.
     for _ in range(2):
@@ -406,9 +408,8 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
     that sampling keeps: the candidates need a few near frames, and the
     verification sees every frame.
     """
-    interval = query.parameters.get("sampling", {}).get("interval") if isinstance(
-        query.parameters.get("sampling"), dict) else None
-    if interval is not None and float(interval) < CANDIDATE_SAMPLING.interval - 1e-9:
+    sampled = query.sampling
+    if sampled is not None and sampled.mode == "every" and sampled.interval < CANDIDATE_SAMPLING.interval - 1e-9:
         query = query.resampled(CANDIDATE_SAMPLING)
     usable = _usable(query)
     sets = [hashes[usable] for _, _, hashes in _query_views(query)]

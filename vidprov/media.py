@@ -60,6 +60,15 @@ def _av():  # type: ignore[no-untyped-def]
     return av
 
 
+def next_tick(time: float, step: float) -> float:
+    """The first multiple of ``step`` after the one ``time`` is at or past.
+
+    Sampling by time keeps the first frame at or after each tick (``time +
+    1e-9 >= tick``), so a denser grid of ticks holds every tick of a sparser one.
+    """
+    return (math.floor(time / step + 1e-9) + 1) * step
+
+
 @dataclass(frozen=True)
 class Sampling:
     """Which decoded frames to hand on: ``mode`` is ``keyframes``, ``every`` or ``all``."""
@@ -118,7 +127,7 @@ class Sampling:
         for number, t in enumerate(times):
             if t + 1e-9 >= next_time:
                 chosen.append(number)
-                next_time = (math.floor(t / self.interval + 1e-9) + 1) * self.interval
+                next_time = next_tick(t, self.interval)
         return chosen
 
     def describe(self) -> str:
@@ -537,7 +546,7 @@ class Decoder:
                 if interval:
                     if t + 1e-9 < next_time:
                         continue
-                    next_time = (math.floor(t / interval + 1e-9) + 1) * interval
+                    next_time = next_tick(t, interval)
                 if self.sampling.mode == "keyframes" and self.info.fps:
                     # Only keyframes are decoded, so count frames by time instead.
                     index = int(round(t * self.info.fps))

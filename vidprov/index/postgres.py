@@ -777,25 +777,22 @@ class PostgresIndex(Index):
         with self._errors():
             return [self._stored(row) for row in self._execute(query, params)]
 
-    def fingerprints(self, clip_ids: list[int]) -> dict[int, Fingerprint]:
+    def _fingerprint_rows(self, clip_ids: list[int]) -> list[tuple[Any, ...]]:
+        """(clip id, sha256, header, packed frames) of the stored fingerprints of these clips."""
         ids = sorted({int(c) for c in clip_ids if -2**31 <= int(c) < 2**31})
         if not ids:
-            return {}
+            return []
         with self._errors():
-            rows = self._execute("SELECT f.clip_id, c.sha256, f.header, f.frames FROM fingerprints f "
+            return self._execute("SELECT f.clip_id, c.sha256, f.header, f.frames FROM fingerprints f "
                                  "JOIN clips c ON c.id = f.clip_id WHERE f.clip_id = ANY(%s::integer[])",
                                  (ids,), binary=True).fetchall()
-        return {int(row[0]): _fingerprint_from_columns(*row[1:]) for row in rows}
+
+    def fingerprints(self, clip_ids: list[int]) -> dict[int, Fingerprint]:
+        return {int(row[0]): _fingerprint_from_columns(*row[1:]) for row in self._fingerprint_rows(clip_ids)}
 
     def frame_arrays(self, clip_ids: list[int]) -> dict[int, FrameArrays]:
-        ids = sorted({int(c) for c in clip_ids if -2**31 <= int(c) < 2**31})
-        if not ids:
-            return {}
-        with self._errors():
-            rows = self._execute("SELECT f.clip_id, c.sha256, f.header, f.frames FROM fingerprints f "
-                                 "JOIN clips c ON c.id = f.clip_id WHERE f.clip_id = ANY(%s::integer[])",
-                                 (ids,), binary=True).fetchall()
-        return {int(row[0]): packed_arrays(row[1], json.loads(row[2]), row[3]) for row in rows}
+        return {int(row[0]): packed_arrays(row[1], json.loads(row[2]), row[3])
+                for row in self._fingerprint_rows(clip_ids)}
 
     def metadata(self, clip_id: int) -> dict[str, Any] | None:
         if not -2**31 <= int(clip_id) < 2**31:

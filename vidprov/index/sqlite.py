@@ -174,6 +174,7 @@ class SQLiteIndex(Index):
                     raise CorruptIndexError("is not a vidprov index (not an SQLite file); it was left untouched",
                                             self.location)
         self._depth = 0
+        self._layout_ready = False  # the frames and lists tables seen (see _require_layout)
         try:
             self._db = sqlite3.connect(self.location, timeout=BUSY_TIMEOUT, isolation_level=None,
                                        check_same_thread=False)
@@ -259,7 +260,11 @@ class SQLiteIndex(Index):
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('unmerged_runs', '0')")
 
     def _require_layout(self) -> None:
-        if self.schema_version() < COMPACT_LAYOUT:
+        # Asked on every search: once the layout is there (versions never go down), no more queries.
+        if self._layout_ready:
+            return
+        self._layout_ready = self.schema_version() >= COMPACT_LAYOUT
+        if not self._layout_ready:
             raise SchemaVersionError(f"this index is at schema version {self.schema_version()}; its fingerprints "
                                      f"and posting lists need version {COMPACT_LAYOUT}: run vidprov index migrate",
                                      self.location)
@@ -490,30 +495,25 @@ class SQLiteIndex(Index):
             query = f"SELECT {self._CLIP_COLUMNS} FROM clips ORDER BY id"
         return [s for s in (self._stored(row) for row in self._db.execute(query, params)) if s is not None]
 
-    def fingerprints(self, clip_ids: list[int]) -> dict[int, Fingerprint]:
+    def _frame_rows(self, clip_ids: list[int]) -> Iterator[tuple[int, dict[str, Any], bytes]]:
+        """(clip id, header, packed frames) of the stored fingerprints of these clips."""
         self._require_layout()
-        found: dict[int, Fingerprint] = {}
-        for start in range(0, len(clip_ids), 500):
-            batch = [int(c) for c in clip_ids[start:start + 500]]
-            marks = ",".join("?" * len(batch))
-            for clip_id, header, packed in self._db.execute(
-                    f"SELECT clip_id, header, packed FROM frames WHERE clip_id IN ({marks})", batch):
-                data = json.loads(header)
-                data["frames"] = []
-                frames = unpack_frames(packed, ALGORITHMS[data["algorithm"]].bits)
-                found[int(clip_id)] = _with_frames(Fingerprint.from_dict(data), frames)
-        return found
-
-    def frame_arrays(self, clip_ids: list[int]) -> dict[int, FrameArrays]:
-        self._require_layout()
-        found: dict[int, FrameArrays] = {}
         for batch in iter_batches([int(c) for c in clip_ids], 500):
             for clip_id, header, packed in self._db.execute(
                     f"SELECT clip_id, header, packed FROM frames WHERE clip_id IN ({','.join('?' * len(batch))})",
                     batch):
-                data = json.loads(header)
-                found[int(clip_id)] = packed_arrays(data["sha256"], data, packed)
+                yield int(clip_id), json.loads(header), packed
+
+    def fingerprints(self, clip_ids: list[int]) -> dict[int, Fingerprint]:
+        found: dict[int, Fingerprint] = {}
+        for clip_id, data, packed in self._frame_rows(clip_ids):
+            frames = unpack_frames(packed, ALGORITHMS[data["algorithm"]].bits)
+            found[clip_id] = _with_frames(Fingerprint.from_dict({**data, "frames": []}), frames)
         return found
+
+    def frame_arrays(self, clip_ids: list[int]) -> dict[int, FrameArrays]:
+        return {clip_id: packed_arrays(data["sha256"], data, packed)
+                for clip_id, data, packed in self._frame_rows(clip_ids)}
 
     def metadata(self, clip_id: int) -> dict[str, Any] | None:
         row = self._db.execute("SELECT record FROM metadata WHERE clip_id = ?", (clip_id,)).fetchone()
