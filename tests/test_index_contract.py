@@ -39,9 +39,9 @@ POSTGRES = os.environ.get("VIDPROV_TEST_POSTGRES")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES else [])
 
 
-def new_index(backend: str, tmp_path: Path) -> Index:
+def new_index(backend: str, tmp_path: Path, algorithm: str | None = None) -> Index:
     if backend == "sqlite":
-        return open_index(tmp_path / "index.db", create=True)
+        return open_index(tmp_path / "index.db", create=True, algorithm=algorithm)
     # A fresh database per test keeps tests apart on one server.
     import psycopg
 
@@ -49,7 +49,7 @@ def new_index(backend: str, tmp_path: Path) -> Index:
     with psycopg.connect(POSTGRES, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     base = POSTGRES.rsplit("/", 1)[0]
-    return open_index(f"{base}/{name}", create=True)
+    return open_index(f"{base}/{name}", create=True, algorithm=algorithm)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -212,3 +212,69 @@ def test_same_results_from_hashes(index: Index, fps: dict[str, Fingerprint]) -> 
     votes = match.candidate_votes(index, fp)
     assert votes == {stored.id: int(np.sum([f.quality >= match.MIN_QUALITY for f in fp.frames]))}
     assert Timestamp  # the records API used above stays importable from vidprov.records
+
+
+def test_key_rests_rebuild_the_whole_keys() -> None:
+    rng = np.random.default_rng(8)
+    frame_keys = np.concatenate((np.array([0, 2**64 - 1, 2**63, 1], dtype=np.uint64),
+                                 rng.integers(0, 2**63, size=500, dtype=np.uint64) * np.uint64(2)))
+    chunks = K.chunk_values(frame_keys)
+    for chunk in range(K.CHUNKS):
+        lists = K.list_ids(np.full(len(frame_keys), chunk), chunks[:, chunk])
+        rests = K.key_rests(frame_keys, lists)
+        assert int(rests.max()) < 2**48
+        assert np.array_equal(K.whole_keys(rests, lists), frame_keys)
+        # Two keys of one list are as far apart as their rests.
+        same = lists == lists[0]
+        assert np.array_equal(K.key_distance(rests[same], rests[0]), K.key_distance(frame_keys[same], frame_keys[0]))
+
+
+def _drifting_keys(rng: np.random.Generator, frames: int) -> np.ndarray:
+    """64-bit hashes (packed) that drift a few bits a frame, with a cut."""
+    flips = np.zeros((frames, 64), dtype=bool)
+    flips[np.repeat(np.arange(frames), 3), rng.integers(0, 64, size=3 * frames)] = True
+    bits = np.logical_xor.accumulate(flips, axis=0) ^ (rng.random(64) < 0.5)
+    bits[frames // 2:] ^= rng.random(64) < 0.5
+    return np.packbits(bits, axis=1)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_candidate_votes_agree_with_a_brute_force_count(backend: str, tmp_path: Path) -> None:
+    """Every clip with a frame sharing a chunk with a query frame, and within the key distance, gets its vote."""
+    from vidprov.fingerprint import FrameRecord
+    from vidprov.hashing import FrameHash
+
+    def fingerprint_of(number: int, hashes: np.ndarray) -> Fingerprint:
+        frames = tuple(FrameRecord(i * 0.5, FrameHash(h.tobytes(), 64), 100, i * 15) for i, h in enumerate(hashes))
+        return Fingerprint(sha256=f"{number:064x}", algorithm="phash", params=(("input", "gray64"),),
+                           duration=len(hashes) * 0.5, fps=30.0, width=64, height=64, codec="h264", crop=None,
+                           frames=frames, size=1000)
+
+    rng = np.random.default_rng(5)
+    query_hashes = _drifting_keys(rng, 40)
+    stored: list[np.ndarray] = []
+    for number in range(60):
+        if number % 3 == 0:  # copies of the query, noisier and noisier, shifted in time
+            bits = np.unpackbits(query_hashes[number % 7:], axis=1).astype(bool)
+            bits ^= rng.random(bits.shape) < number / 240
+            stored.append(np.packbits(bits, axis=1))
+        else:
+            stored.append(_drifting_keys(rng, int(rng.integers(5, 50))))
+    with new_index(backend, tmp_path, algorithm="phash") as index:
+        ids = [s.id for s in index.add_clips([(clip_of(fp), fp, None) for fp in
+                                               (fingerprint_of(n, h) for n, h in enumerate(stored[:30]))])]
+        ids += [index.add_clip(clip_of(fp), fp).id for fp in  # one by one: pending postings, on SQLite
+                (fingerprint_of(n, h) for n, h in enumerate(stored[30:], start=30))]
+        votes = match.candidate_votes(index, fingerprint_of(99, query_hashes))
+    query_keys = np.concatenate([K.frame_keys(hashes, "phash") for _, _, hashes in
+                                 match._query_views(fingerprint_of(99, query_hashes))])
+    frames = np.tile(np.arange(len(query_hashes)), len(query_keys) // len(query_hashes))
+    expected = {}
+    for clip_id, hashes in zip(ids, stored):
+        clip_keys = K.frame_keys(hashes, "phash")
+        near = (K.key_distance(query_keys[:, None], clip_keys[None, :]) <= match.KEY_DISTANCE) & \
+            (K.chunk_values(query_keys)[:, None, :] == K.chunk_values(clip_keys)[None, :, :]).any(axis=2)
+        if near.any():
+            expected[clip_id] = len(set(frames[near.any(axis=1)].tolist()))
+    assert votes == expected
+    assert sum(1 for n in range(0, 60, 3) if ids[n] in votes) >= 10  # the check is not vacuous

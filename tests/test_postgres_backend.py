@@ -506,8 +506,8 @@ def test_same_matches_and_verdicts_as_sqlite(tmp_path: Path) -> None:
 
 def test_posting_segments_round_trip_exactly() -> None:
     """Groups of consecutive frames, long runs, gaps, extreme keys, runs concatenated as merges do."""
+    from vidprov.index.packing import decode_lists, pending_lists
     from vidprov.index.packing import encode_lists as _encode
-    from vidprov.index.postgres import _decode_rows
 
     rng = np.random.default_rng(21)
     parts = []
@@ -531,11 +531,11 @@ def test_posting_segments_round_trip_exactly() -> None:
         for list_id, groups, keys in zip(*_encode(half)):
             before = rows.get(list_id, (b"", b""))
             rows[list_id] = (before[0] + groups, before[1] + keys)  # string_agg of two runs
-    decoded = _decode_rows([(list_id, *columns, None, None, None) for list_id, columns in rows.items()]
-                           + [(5, None, None, 9, 4, -1)])  # a pending posting of list (0, 5)
+    decoded = decode_lists([(list_id, *columns) for list_id, columns in rows.items()]).join(
+        pending_lists([(5, 9, 4, (5 << 48) | (2**48 - 1))])).as_dict()  # and a pending posting of list (0, 5)
     got = sorted((c, v, int(p["clip"]), int(p["frame"]), int(p["key"])) for (c, v), ps in decoded.items() for p in ps)
     want = sorted((int(e["chunk"]), int(e["value"]), int(e["clip"]), int(e["frame"]), int(e["key"])) for e in entries)
-    assert got == sorted(want + [(0, 5, 9, 4, 2**64 - 1)])
+    assert got == sorted(want + [(0, 5, 9, 4, (5 << 48) | (2**48 - 1))])
     steady = sum(len(groups) + len(keys) for _, groups, keys in zip(*_encode(parts[0])))
     assert steady < 6.2 * len(parts[0])  # consecutive frames in one list: little more than their key bits
 

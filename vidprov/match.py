@@ -412,41 +412,29 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
     if sampled is not None and sampled.mode == "every" and sampled.interval < CANDIDATE_SAMPLING.interval - 1e-9:
         query = query.resampled(CANDIDATE_SAMPLING)
     usable = _usable(query)
-    sets = [hashes[usable] for _, _, hashes in _query_views(query)]
     frame_numbers = np.nonzero(usable)[0]
-    wanted: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for hashes in sets:
-        frame_keys = keys.frame_keys(hashes, query.algorithm)
-        chunks = keys.chunk_values(frame_keys)
-        for row, frame in enumerate(frame_numbers):
-            for chunk in range(keys.CHUNKS):
-                wanted.setdefault((chunk, int(chunks[row, chunk])), []).append((int(frame), int(frame_keys[row])))
-    postings = index.postings(list(wanted))
-    if not postings:
+    views = [keys.frame_keys(hashes[usable], query.algorithm) for _, _, hashes in _query_views(query)]
+    if not frame_numbers.size or not views:
         return {}
-    # Lists asked for by one query frame (most, when frames differ) are checked all in one go;
-    # a list several frames asked for, against all of them in one broadcast.
-    clip_parts, frame_parts = [], []
-    single = [(entries, wanted[chunk_key][0]) for chunk_key, entries in postings.items()
-              if len(wanted[chunk_key]) == 1]
-    if single:
-        sizes = np.array([len(entries) for entries, _ in single], dtype=np.int64)
-        posted = np.concatenate([entries["key"] for entries, _ in single])
-        asked = np.repeat(np.array([key for _, (_, key) in single], dtype=np.uint64), sizes)
-        near = keys.key_distance(posted, asked) <= KEY_DISTANCE
-        clip_parts.append(np.concatenate([entries["clip"] for entries, _ in single])[near])
-        frame_parts.append(np.repeat(np.array([frame for _, (frame, _) in single], dtype=np.int64), sizes)[near])
-    for chunk_key, entries in postings.items():
-        asks = wanted[chunk_key]
-        if len(asks) == 1:
-            continue
-        asked = np.array([key for _, key in asks], dtype=np.uint64)
-        ask, posting = np.nonzero(keys.key_distance(entries["key"][None, :], asked[:, None]) <= KEY_DISTANCE)
-        clip_parts.append(entries["clip"][posting])
-        frame_parts.append(np.array([frame for frame, _ in asks], dtype=np.int64)[ask])
-    clip_ids = np.concatenate(clip_parts).astype(np.int64)
-    frame_ids = np.concatenate(frame_parts)
-    pairs = np.unique(clip_ids * (1 << 20) + frame_ids)  # distinct (clip, query frame)
+    # One ask per view, frame and chunk: the list it names and the rest of the frame's key.
+    asked_keys = np.repeat(np.concatenate(views), keys.CHUNKS)
+    asked_frames = np.repeat(np.tile(frame_numbers, len(views)), keys.CHUNKS)
+    asked_lists = keys.list_ids(np.tile(np.arange(keys.CHUNKS), len(asked_keys) // keys.CHUNKS),
+                                keys.chunk_values(asked_keys[::keys.CHUNKS]).ravel())
+    found = index.posting_lists(np.unique(asked_lists).tolist())
+    if not len(found):
+        return {}
+    at = np.minimum(np.searchsorted(found.lists, asked_lists), len(found) - 1)
+    present = found.lists[at] == asked_lists
+    at, asked_rests = at[present], keys.key_rests(asked_keys[present], asked_lists[present])
+    asked_frames = asked_frames[present]
+    # Every posting of every list asked for, once per ask, in one flat pass.
+    starts, sizes = found.bounds[at], found.bounds[at + 1] - found.bounds[at]
+    ask = np.repeat(np.arange(len(at)), sizes)
+    postings = starts[ask] + (np.arange(len(ask)) - (np.cumsum(sizes) - sizes)[ask])
+    near = keys.key_distance(found.rests[postings], asked_rests[ask]) <= KEY_DISTANCE
+    clip_ids = found.clips[postings[near]].astype(np.int64)
+    pairs = np.unique(clip_ids * (1 << 20) + asked_frames[ask[near]])  # distinct (clip, query frame)
     voted, counts = np.unique(pairs >> 20, return_counts=True)
     return dict(zip(voted.tolist(), counts.tolist()))
 

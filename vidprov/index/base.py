@@ -24,6 +24,7 @@ from ..errors import ValidationError
 from ..fingerprint import Fingerprint, FrameArrays
 from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
 from ..records._fields import check_aware_datetime, check_sha256, check_text
+from .keys import PostingLists, list_ids
 
 #: Version of the index schema this vidprov writes.
 #: 1: clips, fingerprints, records and posting lists; 2: the log of imported hash bundles;
@@ -202,11 +203,18 @@ class Index(abc.ABC):
     # -- candidate search -------------------------------------------------
 
     @abc.abstractmethod
+    def posting_lists(self, lists: Sequence[int]) -> PostingLists:
+        """The posting lists with these ids (``keys.list_ids``), as flat arrays; lists with no postings left out."""
+
     def postings(self, chunks: list[tuple[int, int]]) -> dict[tuple[int, int], np.ndarray]:
         """The posting lists for (chunk number, chunk value) pairs, as ``keys.POSTING`` arrays.
 
-        Pairs with no postings may be left out of the result.
+        Pairs with no postings are left out of the result.
         """
+        if not chunks:
+            return {}
+        pairs = np.array(chunks, dtype=np.int64).reshape(-1, 2)
+        return self.posting_lists(np.unique(list_ids(pairs[:, 0], pairs[:, 1])).tolist()).as_dict()
 
     # -- imported hashes (schema version 2) ---------------------------------
 

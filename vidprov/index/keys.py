@@ -12,6 +12,8 @@ grows with the length of the lists looked up, not with the size of the index.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..hashing import ALGORITHMS
@@ -68,6 +70,98 @@ def key_distance(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
     for shift in (0, 16, 32, 48):
         total += _POPCOUNT16[((x >> np.uint64(shift)) & np.uint64(0xFFFF)).astype(np.int64)]
     return total
+
+
+def list_ids(chunks: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The id of the list for each (chunk number, chunk value): ``chunk * 65536 + value``."""
+    return (np.asarray(chunks, dtype=np.int64) << CHUNK_BITS) | np.asarray(values, dtype=np.int64)
+
+
+def _shifts(lists: np.ndarray) -> np.ndarray:
+    """Bit position of each list's chunk within the 64-bit key."""
+    return (48 - CHUNK_BITS * (np.asarray(lists, dtype=np.int64) >> CHUNK_BITS)).astype(np.uint64)
+
+
+def key_rests(keys: np.ndarray, lists: np.ndarray) -> np.ndarray:
+    """The 48 bits of each key other than the chunk its list is for, in their order (``uint64``).
+
+    Every key in a list has the list's chunk value, so two keys found through
+    one list are as far apart as their rests.
+    """
+    shift = _shifts(lists)
+    keys = np.asarray(keys, dtype=np.uint64)
+    return (((keys >> shift) >> np.uint64(CHUNK_BITS)) << shift) | (keys & ((np.uint64(1) << shift) - np.uint64(1)))
+
+
+def whole_keys(rests: np.ndarray, lists: np.ndarray) -> np.ndarray:
+    """The 64-bit keys whose rests (:func:`key_rests`) and lists these are."""
+    shift = _shifts(lists)
+    rests = np.asarray(rests, dtype=np.uint64)
+    values = (np.asarray(lists, dtype=np.int64) & ((1 << CHUNK_BITS) - 1)).astype(np.uint64)
+    return ((((rests >> shift) << np.uint64(CHUNK_BITS)) | values) << shift) \
+        | (rests & ((np.uint64(1) << shift) - np.uint64(1)))
+
+
+@dataclass(frozen=True)
+class PostingLists:
+    """Posting lists as flat arrays: list ``lists[i]`` holds postings ``bounds[i]:bounds[i + 1]``.
+
+    For each posting: its clip id, its frame number in the clip's fingerprint
+    and the rest of its key (:func:`key_rests`), which is all a search compares.
+    """
+
+    lists: np.ndarray   # int64, ascending, no repeats
+    bounds: np.ndarray  # int64, len(lists) + 1
+    clips: np.ndarray   # uint32
+    frames: np.ndarray  # int64
+    rests: np.ndarray   # uint64
+
+    @classmethod
+    def of_postings(cls, lists: np.ndarray, clips: np.ndarray, frames: np.ndarray,
+                    rests: np.ndarray) -> PostingLists:
+        """Gather postings given one by one with their list ids (in any order) into lists.
+
+        Postings of one list keep the order they came in.
+        """
+        lists = np.asarray(lists, dtype=np.int64)
+        order = np.argsort(lists, kind="stable")
+        lists = lists[order]
+        starts = np.flatnonzero(np.diff(lists, prepend=-1)) if len(lists) else np.zeros(0, dtype=np.int64)
+        return cls(lists[starts], np.append(starts, len(lists)).astype(np.int64),
+                   np.asarray(clips, dtype=np.uint32)[order], np.asarray(frames, dtype=np.int64)[order],
+                   np.asarray(rests, dtype=np.uint64)[order])
+
+    @classmethod
+    def empty(cls) -> PostingLists:
+        return cls.of_postings(np.zeros(0, np.int64), np.zeros(0, np.uint32), np.zeros(0, np.int64),
+                               np.zeros(0, np.uint64))
+
+    def __len__(self) -> int:
+        return len(self.lists)
+
+    def posting_lists(self) -> np.ndarray:
+        """The list id of each posting."""
+        return np.repeat(self.lists, np.diff(self.bounds))
+
+    def join(self, other: PostingLists) -> PostingLists:
+        """Both sets of lists in one; a list in both has this one's postings first."""
+        if not len(other):
+            return self
+        if not len(self):
+            return other
+        return PostingLists.of_postings(np.concatenate((self.posting_lists(), other.posting_lists())),
+                                        np.concatenate((self.clips, other.clips)),
+                                        np.concatenate((self.frames, other.frames)),
+                                        np.concatenate((self.rests, other.rests)))
+
+    def as_dict(self) -> dict[tuple[int, int], np.ndarray]:
+        """One :data:`POSTING` array (whole keys) per (chunk number, chunk value)."""
+        entries = np.empty(len(self.clips), dtype=POSTING)
+        entries["clip"], entries["frame"] = self.clips, self.frames
+        entries["key"] = whole_keys(self.rests, self.posting_lists())
+        bounds = self.bounds.tolist()
+        return {(list_id >> CHUNK_BITS, list_id & ((1 << CHUNK_BITS) - 1)): entries[bounds[i]:bounds[i + 1]]
+                for i, list_id in enumerate(self.lists.tolist())}
 
 
 def decode_postings(blob: bytes) -> np.ndarray:

@@ -77,11 +77,6 @@ def frame_arrays(sha256: str, header: dict[str, object], packed: bytes) -> Frame
                        times, hashes, qualities)
 
 
-def _shifts(lists: np.ndarray) -> np.ndarray:
-    """Bit position of each list's chunk within the 64-bit key."""
-    return (48 - K.CHUNK_BITS * (lists >> K.CHUNK_BITS)).astype(np.uint64)
-
-
 def encode_lists(entries: np.ndarray) -> tuple[list[int], list[bytes], list[bytes]]:
     """``keys.CHUNKED`` postings as rows of one run: list ids, and each list's groups and keys."""
     lists = (entries["chunk"].astype(np.int64) << K.CHUNK_BITS) | entries["value"].astype(np.int64)
@@ -97,9 +92,7 @@ def encode_lists(entries: np.ndarray) -> tuple[list[int], list[bytes], list[byte
     groups = np.empty(len(starts), dtype=GROUP)
     groups["clip"], groups["first"] = clips[starts], frames[starts]
     groups["count"] = np.diff(np.append(starts, len(entries)))
-    shift = _shifts(lists)
-    key = entries["key"].astype(np.uint64)
-    rest = (((key >> shift) >> np.uint64(16)) << shift) | (key & ((np.uint64(1) << shift) - np.uint64(1)))
+    rest = K.key_rests(entries["key"], lists)
     keys = np.empty(len(entries), dtype=KEY48)
     keys["low"] = (rest & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     keys["high"] = (rest >> np.uint64(32)).astype(np.uint16)
@@ -112,45 +105,39 @@ def encode_lists(entries: np.ndarray) -> tuple[list[int], list[bytes], list[byte
             [key_bytes[a * k:b * k] for a, b in zip(entry_bounds, entry_bounds[1:])])
 
 
-def decode_lists(rows: Sequence[tuple[int, bytes, bytes]]) -> dict[tuple[int, int], np.ndarray]:
-    """Turn (list, groups, keys) rows into one ``keys.POSTING`` array per (chunk, value).
+def decode_lists(rows: Sequence[tuple[int, bytes, bytes]]) -> K.PostingLists:
+    """Turn (list, groups, keys) rows into :class:`~vidprov.index.keys.PostingLists`.
 
     A list may come in several rows (runs); their postings are joined in the
     order of the rows. Raises ``ValueError`` when groups and keys disagree.
     """
     stored_rows = sorted(rows, key=lambda row: row[0])
     groups = np.frombuffer(b"".join(row[1] for row in stored_rows), dtype=GROUP)
-    keys = np.frombuffer(b"".join(row[2] for row in stored_rows), dtype=KEY48)
-    sizes = np.array([len(row[2]) // KEY48.itemsize for row in stored_rows], dtype=np.int64)
+    raw = b"".join(row[2] for row in stored_rows)
+    if len(raw) % KEY48.itemsize:
+        raise ValueError("posting lists are damaged: a key is cut short")
+    count = len(raw) // KEY48.itemsize
     counts = groups["count"].astype(np.int64)
-    if counts.sum() != len(keys):
+    if counts.sum() != count:
         raise ValueError("posting lists are damaged: their groups and keys disagree")
-    found = np.empty(len(keys), dtype=K.POSTING)
+    # Each 6-byte key widened to 8 bytes, little-endian: the rest as a uint64.
+    wide = np.zeros((count, 8), dtype=np.uint8)
+    wide[:, :KEY48.itemsize] = np.frombuffer(raw, dtype=np.uint8).reshape(count, KEY48.itemsize)
     # np.repeat over groups is much faster than indexing with each posting's group.
-    found["clip"] = np.repeat(groups["clip"], counts)
-    found["frame"] = np.repeat(groups["first"].astype(np.int64) - (np.cumsum(counts) - counts), counts) \
-        + np.arange(len(keys))
-    rest = keys["low"].astype(np.uint64) | (keys["high"].astype(np.uint64) << np.uint64(32))
+    clips = np.repeat(groups["clip"], counts)
+    frames = np.repeat(groups["first"].astype(np.int64) - (np.cumsum(counts) - counts), counts) + np.arange(count)
     row_lists = np.array([row[0] for row in stored_rows], dtype=np.int64)
-    bounds = np.concatenate(([0], np.cumsum(sizes)))
-    # Rows sorted by list are sorted by chunk too: each chunk's postings share one shift.
-    for chunk in range(K.CHUNKS):
-        first, last = np.searchsorted(row_lists >> K.CHUNK_BITS, [chunk, chunk + 1])
-        a, b = int(bounds[first]), int(bounds[last])
-        if a == b:
-            continue
-        shift = np.uint64(48 - K.CHUNK_BITS * chunk)
-        part = rest[a:b]
-        values = np.repeat((row_lists[first:last] & 0xFFFF).astype(np.uint64) << shift, sizes[first:last])
-        found["key"][a:b] = ((((part >> shift) << np.uint64(16)) << shift) | values
-                             | (part & ((np.uint64(1) << shift) - np.uint64(1))))
+    sizes = np.array([len(row[2]) // KEY48.itemsize for row in stored_rows], dtype=np.int64)
     # Rows are sorted by list, so each list's postings are one slice.
-    result: dict[tuple[int, int], np.ndarray] = {}
-    start = list_start = 0
-    for number, (row, size) in enumerate(zip(stored_rows, sizes.tolist())):
-        end = start + size
-        if number + 1 == len(stored_rows) or stored_rows[number + 1][0] != row[0]:
-            result[(row[0] >> K.CHUNK_BITS, row[0] & 0xFFFF)] = found[list_start:end]
-            list_start = end
-        start = end
-    return result
+    firsts = np.flatnonzero(np.diff(row_lists, prepend=-1))
+    bounds = np.append(np.cumsum(sizes) - sizes, count)[np.append(firsts, len(row_lists))]
+    return K.PostingLists(row_lists[firsts], bounds.astype(np.int64), clips, frames, wide.view("<u8").ravel())
+
+
+def pending_lists(rows: Sequence[tuple[int, int, int, int]]) -> K.PostingLists:
+    """Pending postings, as (list id, clip id, frame, signed 64-bit key) rows, gathered into lists."""
+    if not rows:
+        return K.PostingLists.empty()
+    data = np.array(rows, dtype=np.int64)
+    return K.PostingLists.of_postings(data[:, 0], data[:, 1], data[:, 2],
+                                      K.key_rests(data[:, 3].view(np.uint64), data[:, 0]))

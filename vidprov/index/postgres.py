@@ -66,7 +66,7 @@ from ..hashing import ALGORITHMS, DEFAULT_ALGORITHM
 from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
 from . import keys as K
 from .base import SCHEMA_VERSION, ClipFilter, HashImport, Index, StoredClip
-from .packing import decode_lists, encode_lists, pack_frames, unpack_frames
+from .packing import decode_lists, encode_lists, pack_frames, pending_lists, unpack_frames
 from .packing import frame_arrays as packed_arrays
 from .sqlite import _json
 
@@ -716,13 +716,18 @@ class PostgresIndex(Index):
                               "claims", "assessments", "assessment_clips", "verdicts"):
                     self._execute(f"VACUUM (ANALYZE) {table}")
 
-    def postings(self, chunks: list[tuple[int, int]]) -> dict[tuple[int, int], np.ndarray]:
-        wanted = sorted({(int(c) << K.CHUNK_BITS) | int(v) for c, v in chunks})
+    def posting_lists(self, lists: Sequence[int]) -> K.PostingLists:
+        wanted = sorted({int(list_id) for list_id in lists})
         if not wanted:
-            return {}
+            return K.PostingLists.empty()
         with self._errors():
             rows = self._execute(POSTINGS_QUERY, {"lists": wanted}, binary=True).fetchall()
-        return _decode_rows(rows)
+        try:
+            found = decode_lists([row[:3] for row in rows if row[1] is not None])
+        except ValueError:
+            raise CorruptIndexError("posting lists are damaged; rebuild the index (vidprov index copy)",
+                                    self.location) from None
+        return found.join(pending_lists([row[:1] + row[3:] for row in rows if row[1] is None]))
 
     # -- reading clips ---------------------------------------------------------
 
@@ -968,23 +973,3 @@ def _fingerprint_from_columns(sha256: str, header: str, frames: bytes) -> Finger
     records = unpack_frames(frames, ALGORITHMS[fields["algorithm"]].bits)
     fields.update(sha256=sha256, frames=[])
     return replace(Fingerprint.from_dict(fields), frames=records)
-
-
-def _decode_rows(rows: list[tuple[Any, ...]]) -> dict[tuple[int, int], np.ndarray]:
-    """Turn rows of :data:`POSTINGS_QUERY` into one ``keys.POSTING`` array per (chunk, value)."""
-    try:
-        result = decode_lists([row[:3] for row in rows if row[1] is not None])
-    except ValueError:
-        raise CorruptIndexError("posting lists are damaged; rebuild the index (vidprov index copy)") from None
-    pending = [row for row in rows if row[1] is None]
-    if pending:
-        data = np.array([row[:1] + row[3:] for row in pending], dtype=np.int64)
-        data = data[np.argsort(data[:, 0], kind="stable")]
-        entries = np.empty(len(data), dtype=K.POSTING)
-        entries["clip"], entries["frame"], entries["key"] = data[:, 1], data[:, 2], data[:, 3].view(np.uint64)
-        bounds = np.nonzero(np.diff(data[:, 0]))[0] + 1
-        for first, part in zip(np.concatenate(([0], bounds)).tolist(), np.split(entries, bounds)):
-            list_id = int(data[first, 0])
-            key = (list_id >> K.CHUNK_BITS, list_id & 0xFFFF)
-            result[key] = np.concatenate((result[key], part)) if key in result else part
-    return result

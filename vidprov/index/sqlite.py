@@ -38,7 +38,7 @@ from ..hashing import ALGORITHMS, DEFAULT_ALGORITHM, FrameHash
 from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
 from . import keys as K
 from .base import SCHEMA_VERSION, ClipFilter, HashImport, Index, StoredClip, iter_batches
-from .packing import decode_lists, encode_lists, pack_frames, unpack_frames
+from .packing import decode_lists, encode_lists, pack_frames, pending_lists, unpack_frames
 from .packing import frame_arrays as packed_arrays
 
 #: Seconds a writer waits for another process's transaction before giving up.
@@ -594,40 +594,30 @@ class SQLiteIndex(Index):
 
     # -- candidate search ----------------------------------------------------
 
-    def postings(self, chunks: list[tuple[int, int]]) -> dict[tuple[int, int], np.ndarray]:
+    def posting_lists(self, lists: Sequence[int]) -> K.PostingLists:
         self._require_layout()
-        found: dict[tuple[int, int], list[np.ndarray]] = {}
-        by_chunk: dict[int, list[int]] = {}
-        for chunk, value in dict.fromkeys(chunks):
-            by_chunk.setdefault(chunk, []).append(value)
-        wanted = sorted((int(chunk) << K.CHUNK_BITS) | int(value) for chunk, value in dict.fromkeys(chunks))
+        wanted = sorted({int(list_id) for list_id in lists})
         rows: list[tuple[int, bytes, bytes]] = []
         for batch in iter_batches(wanted, 500):
             rows += self._db.execute(f"SELECT list, groups, keys FROM lists WHERE list IN ({','.join('?' * len(batch))}) "
                                      "ORDER BY list, run", batch).fetchall()
         try:
-            for key, entries in decode_lists(rows).items():
-                found[key] = [entries]
+            found = decode_lists(rows)
         except ValueError:
             raise CorruptIndexError("posting lists are damaged; rebuild the index (vidprov index copy)",
                                     self.location) from None
-        has_pending = self._db.execute("SELECT 1 FROM pending LIMIT 1").fetchone() is not None
+        if self._db.execute("SELECT 1 FROM pending LIMIT 1").fetchone() is None:
+            return found
+        pending: list[tuple[int, int, int, int]] = []
+        by_chunk: dict[int, list[int]] = {}
+        for list_id in wanted:
+            by_chunk.setdefault(list_id >> K.CHUNK_BITS, []).append(list_id & 0xFFFF)
         for chunk, values in by_chunk.items():
             for batch in iter_batches(values, 500):
-                marks = ",".join("?" * len(batch))
-                if not has_pending:
-                    continue
-                rows = self._db.execute(f"SELECT value, clip_id, frame, key FROM pending WHERE chunk = ? "
-                                        f"AND value IN ({marks}) ORDER BY value", [chunk, *batch]).fetchall()
-                if rows:
-                    data = np.array(rows, dtype=np.int64)
-                    entries = np.empty(len(data), dtype=K.POSTING)
-                    entries["clip"], entries["frame"] = data[:, 1], data[:, 2]
-                    entries["key"] = data[:, 3].view(np.uint64)
-                    bounds = np.nonzero(np.diff(data[:, 0]))[0] + 1
-                    for part, start in zip(np.split(entries, bounds), np.concatenate(([0], bounds))):
-                        found.setdefault((chunk, int(data[start, 0])), []).append(part)
-        return {key: parts[0] if len(parts) == 1 else np.concatenate(parts) for key, parts in found.items()}
+                pending += self._db.execute(
+                    f"SELECT (chunk << {K.CHUNK_BITS}) | value, clip_id, frame, key FROM pending WHERE chunk = ? "
+                    f"AND value IN ({','.join('?' * len(batch))})", [chunk, *batch]).fetchall()
+        return found.join(pending_lists(pending))
 
     # -- imported hashes ---------------------------------------------------------
 
