@@ -13,6 +13,7 @@ grows with the length of the lists looked up, not with the size of the index.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -106,15 +107,19 @@ def whole_keys(rests: np.ndarray, lists: np.ndarray) -> np.ndarray:
 class PostingLists:
     """Posting lists as flat arrays: list ``lists[i]`` holds postings ``bounds[i]:bounds[i + 1]``.
 
-    For each posting: its clip id, its frame number in the clip's fingerprint
-    and the rest of its key (:func:`key_rests`), which is all a search compares.
+    For each posting: its clip id and the rest of its key (:func:`key_rests`),
+    which is all a search compares; its frame number in the clip's
+    fingerprint is worked out when asked for, from runs of consecutive
+    frames: run ``r`` covers ``run_sizes[r]`` postings, from frame
+    ``run_firsts[r]`` on.
     """
 
-    lists: np.ndarray   # int64, ascending, no repeats
-    bounds: np.ndarray  # int64, len(lists) + 1
-    clips: np.ndarray   # uint32
-    frames: np.ndarray  # int64
-    rests: np.ndarray   # uint64
+    lists: np.ndarray      # int64, ascending, no repeats
+    bounds: np.ndarray     # int64, len(lists) + 1
+    clips: np.ndarray      # uint32
+    rests: np.ndarray      # uint64
+    run_firsts: np.ndarray  # int64
+    run_sizes: np.ndarray   # int64, summing to the number of postings
 
     @classmethod
     def of_postings(cls, lists: np.ndarray, clips: np.ndarray, frames: np.ndarray,
@@ -128,8 +133,8 @@ class PostingLists:
         lists = lists[order]
         starts = np.flatnonzero(np.diff(lists, prepend=-1)) if len(lists) else np.zeros(0, dtype=np.int64)
         return cls(lists[starts], np.append(starts, len(lists)).astype(np.int64),
-                   np.asarray(clips, dtype=np.uint32)[order], np.asarray(frames, dtype=np.int64)[order],
-                   np.asarray(rests, dtype=np.uint64)[order])
+                   np.asarray(clips, dtype=np.uint32)[order], np.asarray(rests, dtype=np.uint64)[order],
+                   np.asarray(frames, dtype=np.int64)[order], np.ones(len(lists), dtype=np.int64))
 
     @classmethod
     def empty(cls) -> PostingLists:
@@ -138,6 +143,12 @@ class PostingLists:
 
     def __len__(self) -> int:
         return len(self.lists)
+
+    @cached_property
+    def frames(self) -> np.ndarray:
+        """The frame number of each posting (``int64``)."""
+        sizes = self.run_sizes
+        return np.repeat(self.run_firsts - (np.cumsum(sizes) - sizes), sizes) + np.arange(len(self.clips))
 
     def posting_lists(self) -> np.ndarray:
         """The list id of each posting."""

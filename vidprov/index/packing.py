@@ -113,25 +113,23 @@ def decode_lists(rows: Sequence[tuple[int, bytes, bytes]]) -> K.PostingLists:
     """
     stored_rows = sorted(rows, key=lambda row: row[0])
     groups = np.frombuffer(b"".join(row[1] for row in stored_rows), dtype=GROUP)
-    raw = b"".join(row[2] for row in stored_rows)
-    if len(raw) % KEY48.itemsize:
+    raw = b"".join([*(row[2] for row in stored_rows), bytes(2)])  # 2 bytes more: see below
+    if (len(raw) - 2) % KEY48.itemsize:
         raise ValueError("posting lists are damaged: a key is cut short")
-    count = len(raw) // KEY48.itemsize
+    count = (len(raw) - 2) // KEY48.itemsize
     counts = groups["count"].astype(np.int64)
     if counts.sum() != count:
         raise ValueError("posting lists are damaged: their groups and keys disagree")
-    # Each 6-byte key widened to 8 bytes, little-endian: the rest as a uint64.
-    wide = np.zeros((count, 8), dtype=np.uint8)
-    wide[:, :KEY48.itemsize] = np.frombuffer(raw, dtype=np.uint8).reshape(count, KEY48.itemsize)
-    # np.repeat over groups is much faster than indexing with each posting's group.
-    clips = np.repeat(groups["clip"], counts)
-    frames = np.repeat(groups["first"].astype(np.int64) - (np.cumsum(counts) - counts), counts) + np.arange(count)
+    # Each 6-byte key read as 8 bytes (little-endian) where it starts, the 2 bytes of the next one masked off.
+    rests = np.ndarray((count,), dtype="<u8", buffer=raw, strides=(KEY48.itemsize,)) \
+        & np.uint64((1 << 48) - 1)
     row_lists = np.array([row[0] for row in stored_rows], dtype=np.int64)
     sizes = np.array([len(row[2]) // KEY48.itemsize for row in stored_rows], dtype=np.int64)
     # Rows are sorted by list, so each list's postings are one slice.
     firsts = np.flatnonzero(np.diff(row_lists, prepend=-1))
     bounds = np.append(np.cumsum(sizes) - sizes, count)[np.append(firsts, len(row_lists))]
-    return K.PostingLists(row_lists[firsts], bounds.astype(np.int64), clips, frames, wide.view("<u8").ravel())
+    return K.PostingLists(row_lists[firsts], bounds.astype(np.int64), np.repeat(groups["clip"], counts), rests,
+                          groups["first"].astype(np.int64), counts)
 
 
 def pending_lists(rows: Sequence[tuple[int, int, int, int]]) -> K.PostingLists:
