@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from vidprov import match
+from vidprov.allocator import keep_freed_memory
 from vidprov.fingerprint import Fingerprint, FrameRecord
 from vidprov.hashing import FrameHash
 from vidprov.index import open_index
@@ -118,6 +119,10 @@ COLD_QUERY = """
 import json, sys, time
 start = time.perf_counter()
 from vidprov import match
+from vidprov.allocator import keep_freed_memory
+if sys.argv[3] == "keep":
+    keep_freed_memory()  # as the vidprov command does
+from vidprov.allocator import keep_freed_memory
 from vidprov.fingerprint import Fingerprint
 from vidprov.index import open_index
 query = Fingerprint.from_json(open(sys.argv[2]).read())
@@ -127,12 +132,30 @@ print(json.dumps({"seconds": time.perf_counter() - start, "found": [m.reference 
 """
 
 
-def measure(location: str, size: int, kept: dict[int, np.ndarray], seed: int) -> dict[str, object]:
+def preload(location: str) -> None:
+    """Read the index once, so that it sits in the page cache as on a machine that answers queries all day."""
+    if location.startswith("postgresql:"):
+        import psycopg
+
+        with psycopg.connect(location, autocommit=True) as connection:
+            connection.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+            for table in ("postings", "fingerprints", "clips"):
+                connection.execute("SELECT pg_prewarm(%s, 'read')", (table,))
+        return
+    with open(location, "rb") as handle:
+        while handle.read(1 << 24):
+            pass
+
+
+def measure(location: str, size: int, kept: dict[int, np.ndarray], seed: int,
+            allocator: str = "keep", warm: bool = False) -> dict[str, object]:
     rng = np.random.default_rng(seed + 1)
     copies = [(number, make_fingerprint(10**12 + number, noisy(hashes, rng))) for number, hashes in kept.items()]
     absent = [make_fingerprint(10**13 + n, synthetic_hashes(rng)) for n in range(len(copies))]
     latencies: list[float] = []
     found = false = 0
+    if warm:
+        preload(location)
     with open_index(location) as index:
         match.search(index, copies[0][1])  # warm the page cache and imports
         for number, query in copies:
@@ -155,7 +178,7 @@ def measure(location: str, size: int, kept: dict[int, np.ndarray], seed: int) ->
             adds.append(time.perf_counter() - start)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         handle.write(copies[1][1].to_json())
-    cold = subprocess.run([sys.executable, "-c", COLD_QUERY, location, handle.name], capture_output=True,
+    cold = subprocess.run([sys.executable, "-c", COLD_QUERY, location, handle.name, allocator], capture_output=True,
                           text=True, check=True)
     os.unlink(handle.name)
     cold_seconds = json.loads(cold.stdout)["seconds"]
@@ -181,7 +204,14 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="measure indexes this script filled before (same --workdir, size and seed; "
                              "PostgreSQL: only the last size filled) instead of filling them again")
+    parser.add_argument("--allocator", choices=("keep", "default"), default="keep",
+                        help="keep: freed memory kept for reuse, as the vidprov command does "
+                             "(vidprov.allocator); default: glibc as it comes")
+    parser.add_argument("--preload", action="store_true",
+                        help="read the whole index (PostgreSQL: pg_prewarm) before measuring queries")
     args = parser.parse_args()
+    if args.allocator == "keep":
+        keep_freed_memory()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="vidprov-scale-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print("| backend | clips | load s | clips/s | size MB | query p50 ms | query p95 ms | cold first query s | "
@@ -211,7 +241,7 @@ def main() -> None:
                     with open_index(location, create=True) as index:
                         getattr(index, "drop_everything")()
                 seconds, kept = build(location, size, args.seed)
-            result = measure(location, size, kept, args.seed)
+            result = measure(location, size, kept, args.seed, args.allocator, args.preload)
             if backend == "sqlite":
                 on_disk = disk_size(location)
             else:

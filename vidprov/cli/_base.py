@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 import click
 
 from .. import __version__
+from ..allocator import keep_freed_memory
 from ..errors import VidprovError, VidprovWarning
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -58,6 +59,7 @@ def main() -> None:
     Fingerprint clips, pull keyframes for reverse image search, read what a
     file says about itself, and find earlier copies of the same footage.
     """
+    keep_freed_memory()
 
 
 def json_option(func: F) -> F:

@@ -175,6 +175,13 @@ class PostingLists:
                 for i, list_id in enumerate(self.lists.tolist())}
 
 
+def within(a: np.ndarray, b: np.ndarray, limit: int) -> np.ndarray:
+    """Whether 64-bit keys ``a`` and ``b`` differ in at most ``limit`` bits (elementwise)."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(np.bitwise_xor(a, b)) <= limit
+    return key_distance(a, b) <= limit
+
+
 def decode_postings(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype=POSTING)
 
