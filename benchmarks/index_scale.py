@@ -1,6 +1,7 @@
 """How the index scales: add throughput, size, query latency and recall at 10k to 1M clips.
 
     python benchmarks/index_scale.py [--sizes 10000,100000,1000000] [--backends sqlite] [--workdir DIR]
+        [--postgres URL] [--reuse] [--preload] [--allocator keep|default]
 
 Each clip is a synthetic fingerprint of realistic structure: 60 frames two a
 second, in one to four shots; within a shot each frame's hash drifts a few
@@ -13,7 +14,10 @@ bits from the one before, as consecutive frames of footage do. Queries are
 Reported per size: add throughput (bulk load), size on disk, query latency p50
 and p95 per query clip in a warm process, the first query of a cold process
 (start-up, imports and opening the index included), single-clip add latency
-on the full index, recall and false matches.
+on the full index, recall and false matches. The measuring process keeps
+freed memory for reuse, as the ``vidprov`` command does (``--allocator
+default`` leaves glibc as it comes); ``--preload`` reads the whole index into
+the page cache first, as on a machine that answers queries all day.
 """
 
 from __future__ import annotations
