@@ -435,10 +435,10 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
     if not frame_numbers.size or not views:
         return {}
     # One ask per view, frame and chunk: the list it names and the rest of the frame's key.
-    asked_keys = np.repeat(np.concatenate(views), keys.CHUNKS)
+    view_keys = np.concatenate(views)
+    asked_keys = np.repeat(view_keys, keys.CHUNKS)
     asked_frames = np.repeat(np.tile(frame_numbers, len(views)), keys.CHUNKS)
-    asked_lists = keys.list_ids(np.tile(np.arange(keys.CHUNKS), len(asked_keys) // keys.CHUNKS),
-                                keys.chunk_values(asked_keys[::keys.CHUNKS]).ravel())
+    asked_lists = keys.list_ids(np.tile(np.arange(keys.CHUNKS), len(view_keys)), keys.chunk_values(view_keys).ravel())
     found = index.posting_lists(_distinct(asked_lists).tolist())
     if not len(found):
         return {}
@@ -450,12 +450,17 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
     starts, sizes = found.bounds[at], found.bounds[at + 1] - found.bounds[at]
     ends = np.cumsum(sizes)
     postings = np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(starts - (ends - sizes), sizes)
-    near = np.flatnonzero(keys.within(found.rests[postings], np.repeat(asked_rests, sizes), KEY_DISTANCE))
+    near = np.flatnonzero(keys.key_distance(found.rests[postings], np.repeat(asked_rests, sizes)) <= KEY_DISTANCE)
     ask = np.searchsorted(ends, near, side="right")  # which ask each near posting answered
     clip_ids = found.clips[postings[near]].astype(np.int64)
     pairs = _distinct(clip_ids * (1 << 20) + asked_frames[ask])  # distinct (clip, query frame)
     voted, counts = _run_lengths(pairs >> 20)
     return dict(zip(voted.tolist(), counts.tolist()))
+
+
+def _frames_needed(query: Fingerprint) -> int:
+    """Query frames a candidate needs near frames for: :data:`MIN_FRAMES`, or all of a shorter query's."""
+    return min(MIN_FRAMES, max(1, int(_usable(query).sum())))
 
 
 def _with_near_frames(query: Fingerprint, references: dict[int, FrameArrays]) -> list[int]:
@@ -480,8 +485,7 @@ def _with_near_frames(query: Fingerprint, references: dict[int, FrameArrays]) ->
         # For each candidate: how many query frames have a near frame in it.
         if len(near):
             best = np.maximum(best, (np.add.reduceat(near, starts, axis=1) > 0).sum(axis=0))
-    needed = min(MIN_FRAMES, max(1, int(usable.sum())))
-    return [clip_id for clip_id, count in zip(ids, best.tolist()) if count >= needed]
+    return [clip_id for clip_id, count in zip(ids, best.tolist()) if count >= _frames_needed(query)]
 
 
 def search(index: Index, query: Fingerprint, *, threshold: float = DEFAULT_THRESHOLD,
@@ -492,7 +496,7 @@ def search(index: Index, query: Fingerprint, *, threshold: float = DEFAULT_THRES
     it is already indexed).
     """
     votes = candidate_votes(index, query)
-    needed = min(MIN_FRAMES, max(1, int(_usable(query).sum())))
+    needed = _frames_needed(query)
     ranked = sorted((clip for clip, count in votes.items() if count >= needed), key=lambda c: (-votes[c], c))
     shortlist = ranked[:candidates]
     references = index.frame_arrays(shortlist)

@@ -66,8 +66,8 @@ def key_distance(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
     """Hamming distance between 64-bit keys (elementwise, broadcasting)."""
     x = np.bitwise_xor(np.asarray(a, dtype=np.uint64), np.asarray(b, dtype=np.uint64))
     if hasattr(np, "bitwise_count"):  # numpy 2: a hardware popcount
-        return np.bitwise_count(x).astype(np.int32)
-    total = np.zeros(x.shape, dtype=np.int32)
+        return np.bitwise_count(x)
+    total = np.zeros(x.shape, dtype=np.uint8)
     for shift in (0, 16, 32, 48):
         total += _POPCOUNT16[((x >> np.uint64(shift)) & np.uint64(0xFFFF)).astype(np.int64)]
     return total
@@ -131,7 +131,7 @@ class PostingLists:
         lists = np.asarray(lists, dtype=np.int64)
         order = np.argsort(lists, kind="stable")
         lists = lists[order]
-        starts = np.flatnonzero(np.diff(lists, prepend=-1)) if len(lists) else np.zeros(0, dtype=np.int64)
+        starts = np.flatnonzero(np.diff(lists, prepend=-1))
         return cls(lists[starts], np.append(starts, len(lists)).astype(np.int64),
                    np.asarray(clips, dtype=np.uint32)[order], np.asarray(rests, dtype=np.uint64)[order],
                    np.asarray(frames, dtype=np.int64)[order], np.ones(len(lists), dtype=np.int64))
@@ -173,13 +173,6 @@ class PostingLists:
         bounds = self.bounds.tolist()
         return {(list_id >> CHUNK_BITS, list_id & ((1 << CHUNK_BITS) - 1)): entries[bounds[i]:bounds[i + 1]]
                 for i, list_id in enumerate(self.lists.tolist())}
-
-
-def within(a: np.ndarray, b: np.ndarray, limit: int) -> np.ndarray:
-    """Whether 64-bit keys ``a`` and ``b`` differ in at most ``limit`` bits (elementwise)."""
-    if hasattr(np, "bitwise_count"):
-        return np.bitwise_count(np.bitwise_xor(a, b)) <= limit
-    return key_distance(a, b) <= limit
 
 
 def decode_postings(blob: bytes) -> np.ndarray:

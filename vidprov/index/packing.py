@@ -24,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import CorruptIndexError
 from ..fingerprint import Fingerprint, FrameArrays, FrameRecord
 from ..hashing import ALGORITHMS, FrameHash
 from . import keys as K
@@ -139,3 +140,17 @@ def pending_lists(rows: Sequence[tuple[int, int, int, int]]) -> K.PostingLists:
     data = np.array(rows, dtype=np.int64)
     return K.PostingLists.of_postings(data[:, 0], data[:, 1], data[:, 2],
                                       K.key_rests(data[:, 3].view(np.uint64), data[:, 0]))
+
+
+def read_lists(stored: Sequence[tuple[int, bytes, bytes]], pending: Sequence[tuple[int, int, int, int]],
+               location: str) -> K.PostingLists:
+    """Posting lists from stored (list, groups, keys) rows and pending (list, clip, frame, key) rows.
+
+    Stored postings come first in each list. Raises :class:`CorruptIndexError`
+    naming ``location`` when the stored rows are damaged.
+    """
+    try:
+        found = decode_lists(stored)
+    except ValueError:
+        raise CorruptIndexError("posting lists are damaged; rebuild the index (vidprov index copy)", location) from None
+    return found.join(pending_lists(pending))

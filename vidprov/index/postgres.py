@@ -66,7 +66,7 @@ from ..hashing import ALGORITHMS, DEFAULT_ALGORITHM
 from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
 from . import keys as K
 from .base import SCHEMA_VERSION, ClipFilter, HashImport, Index, StoredClip
-from .packing import decode_lists, encode_lists, pack_frames, pending_lists, unpack_frames
+from .packing import encode_lists, pack_frames, read_lists, unpack_frames
 from .packing import frame_arrays as packed_arrays
 from .sqlite import _json
 
@@ -722,12 +722,8 @@ class PostgresIndex(Index):
             return K.PostingLists.empty()
         with self._errors():
             rows = self._execute(POSTINGS_QUERY, {"lists": wanted}, binary=True).fetchall()
-        try:
-            found = decode_lists([row[:3] for row in rows if row[1] is not None])
-        except ValueError:
-            raise CorruptIndexError("posting lists are damaged; rebuild the index (vidprov index copy)",
-                                    self.location) from None
-        return found.join(pending_lists([row[:1] + row[3:] for row in rows if row[1] is None]))
+        return read_lists([row[:3] for row in rows if row[1] is not None],
+                          [row[:1] + row[3:] for row in rows if row[1] is None], self.location)
 
     # -- reading clips ---------------------------------------------------------
 

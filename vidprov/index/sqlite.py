@@ -38,7 +38,7 @@ from ..hashing import ALGORITHMS, DEFAULT_ALGORITHM, FrameHash
 from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
 from . import keys as K
 from .base import SCHEMA_VERSION, ClipFilter, HashImport, Index, StoredClip, iter_batches
-from .packing import decode_lists, encode_lists, pack_frames, pending_lists, unpack_frames
+from .packing import encode_lists, pack_frames, read_lists, unpack_frames
 from .packing import frame_arrays as packed_arrays
 
 #: Seconds a writer waits for another process's transaction before giving up.
@@ -601,23 +601,17 @@ class SQLiteIndex(Index):
         for batch in iter_batches(wanted, 500):
             rows += self._db.execute(f"SELECT list, groups, keys FROM lists WHERE list IN ({','.join('?' * len(batch))}) "
                                      "ORDER BY list, run", batch).fetchall()
-        try:
-            found = decode_lists(rows)
-        except ValueError:
-            raise CorruptIndexError("posting lists are damaged; rebuild the index (vidprov index copy)",
-                                    self.location) from None
-        if self._db.execute("SELECT 1 FROM pending LIMIT 1").fetchone() is None:
-            return found
         pending: list[tuple[int, int, int, int]] = []
         by_chunk: dict[int, list[int]] = {}
-        for list_id in wanted:
-            by_chunk.setdefault(list_id >> K.CHUNK_BITS, []).append(list_id & 0xFFFF)
+        if self._db.execute("SELECT 1 FROM pending LIMIT 1").fetchone() is not None:
+            for list_id in wanted:
+                by_chunk.setdefault(list_id >> K.CHUNK_BITS, []).append(list_id & 0xFFFF)
         for chunk, values in by_chunk.items():
             for batch in iter_batches(values, 500):
                 pending += self._db.execute(
                     f"SELECT (chunk << {K.CHUNK_BITS}) | value, clip_id, frame, key FROM pending WHERE chunk = ? "
                     f"AND value IN ({','.join('?' * len(batch))})", [chunk, *batch]).fetchall()
-        return found.join(pending_lists(pending))
+        return read_lists(rows, pending, self.location)
 
     # -- imported hashes ---------------------------------------------------------
 
