@@ -67,3 +67,62 @@ def test_landscape_footage_on_a_blurred_portrait_canvas_matches(tmp_path: Path,
     assert found is not None and found.score >= match.DEFAULT_THRESHOLD
     assert found.window in boxes or (query.crop is not None and query.crop.height < 0.8 * height)
     assert aspect_boxes(640, 360)[0].width == round(360 * 9 / 16) and aspect_boxes(400, 380) == []
+
+
+def test_screen_filmed_at_an_angle_is_straightened_and_matched(tmp_path: Path,
+                                                                footage: tuple[Path, samples.ClipSpec]) -> None:
+    import numpy as np
+
+    path, spec = footage
+    width, height = 640, 360
+    # A dark monitor frame around the picture, the whole screen seen off-axis over a plain wall.
+    monitor_w, monitor_h, rim = 460, 268, 14
+    corners = np.float32([[128, 52], [532, 36], [548, 318], [104, 302]])  # the picture's corners
+    homography = cv2.getPerspectiveTransform(
+        np.float32([[0, 0], [monitor_w, 0], [monitor_w, monitor_h], [0, monitor_h]]),
+        np.float32([[108, 34], [552, 16], [570, 336], [82, 322]]))
+    inner = cv2.perspectiveTransform(np.float32([[[rim, rim], [monitor_w - rim, rim],
+                                                  [monitor_w - rim, monitor_h - rim], [rim, monitor_h - rim]]]),
+                                     homography)[0]
+    assert np.abs(inner - corners).max() < 10  # the picture's corners, as set above
+    wall = np.full((height, width, 3), 96, np.uint8)
+    mask = cv2.warpPerspective(np.ones((monitor_h, monitor_w), np.uint8), homography, (width, height))[:, :, None]
+    frames = []
+    for t, front in samples.render(spec):
+        screen = np.full((monitor_h, monitor_w, 3), 24, np.uint8)
+        screen[rim:monitor_h - rim, rim:monitor_w - rim] = cv2.resize(front, (monitor_w - 2 * rim, monitor_h - 2 * rim),
+                                                                      interpolation=cv2.INTER_AREA)
+        warped = cv2.warpPerspective(screen, homography, (width, height))
+        frames.append((t, np.where(mask > 0, warped, wall)))
+    filmed = tmp_path / "filmed.mp4"
+    samples.write_frames(filmed, frames, fps=25)
+
+    query = match.fingerprint_query(filmed)
+    angled = [box for box in query.windows if box.corners is not None]
+    assert angled, f"no outline at an angle among {query.windows}"
+    nearest = min(angled, key=lambda box: np.abs(np.float32(box.corners) - inner).max())
+    assert np.abs(np.float32(nearest.corners) - inner).max() <= 12
+    found = match.compare(query, fingerprint(path))
+    assert found is not None and found.score >= match.DEFAULT_THRESHOLD
+    assert found.window == nearest and found.query_coverage >= 0.8
+    # Read back from JSON, the fingerprint keeps the corners.
+    assert type(query).from_json(query.to_json()).windows == query.windows
+
+
+def test_crop_box_corners_round_trip_and_are_checked() -> None:
+    import pytest
+
+    from vidprov.borders import CropBox
+    from vidprov.errors import ValidationError
+
+    box = CropBox.around([(10.4, 20), (110, 14.6), (120, 90), (4, 96)])
+    assert (box.x, box.y, box.width, box.height) == (4, 15, 116, 81)
+    assert box.corners == ((10, 20), (110, 15), (120, 90), (4, 96))
+    assert CropBox.from_dict(box.to_dict()) == box and "corners" not in CropBox(0, 0, 4, 4).to_dict()
+    assert "at an angle" in str(box)
+    with pytest.raises(ValidationError, match="corners"):
+        CropBox(0, 0, 10, 10, ((0, 0), (10, 0), (10, 10)))
+    with pytest.raises(ValidationError, match="inside the box"):
+        CropBox(0, 0, 10, 10, ((0, 0), (10, 0), (10, 10), (0, 30)))
+    with pytest.raises(ValidationError, match="corners"):
+        CropBox.from_dict({"x": 0, "y": 0, "width": 4, "height": 4, "corners": "0,0"})

@@ -14,7 +14,7 @@ so a dark scene can never crop the picture more than its brightest frame allows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -33,12 +33,19 @@ MIN_ACTIVE_SHARE = 0.2
 
 @dataclass(frozen=True)
 class CropBox:
-    """The active picture: ``x``, ``y``, ``width``, ``height`` in display pixels."""
+    """The active picture: ``x``, ``y``, ``width``, ``height`` in display pixels.
+
+    A window seen at an angle (a screen filmed off-axis) also has ``corners``:
+    the four corners of the picture, clockwise from its top left, in display
+    pixels. The box is then their bounding box, and the picture is what lies
+    between the corners, straightened (:func:`cut_grid`).
+    """
 
     x: int
     y: int
     width: int
     height: int
+    corners: tuple[tuple[int, int], ...] | None = None
 
     def __post_init__(self) -> None:
         for field in ("x", "y"):
@@ -47,6 +54,19 @@ class CropBox:
         for field in ("width", "height"):
             if getattr(self, field) <= 0:
                 raise ValidationError(f"crop {field}", getattr(self, field), "a positive number of pixels")
+        if self.corners is not None:
+            if len(self.corners) != 4 or any(len(c) != 2 for c in self.corners):
+                raise ValidationError("crop corners", self.corners, "four [x, y] points")
+            for cx, cy in self.corners:
+                if not (self.x <= cx <= self.x + self.width and self.y <= cy <= self.y + self.height):
+                    raise ValidationError("crop corners", self.corners, f"points inside the box {self}")
+
+    @classmethod
+    def around(cls, corners: Iterable[tuple[float, float]]) -> CropBox:
+        """The window between four corners (clockwise from the top left), in display pixels."""
+        points = tuple((max(0, int(round(x))), max(0, int(round(y)))) for x, y in corners)
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        return cls(min(xs), min(ys), max(1, max(xs) - min(xs)), max(1, max(ys) - min(ys)), points)
 
     @classmethod
     def full(cls, width: int, height: int) -> CropBox:
@@ -61,15 +81,26 @@ class CropBox:
         y = max(0, min(self.y + self.height, other.y + other.height) - max(self.y, other.y))
         return x * y >= share * self.width * self.height
 
-    def to_dict(self) -> dict[str, int]:
-        return {"x": self.x, "y": self.y, "width": self.width, "height": self.height}
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"x": self.x, "y": self.y, "width": self.width, "height": self.height}
+        if self.corners is not None:
+            data["corners"] = [list(c) for c in self.corners]
+        return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, int]) -> CropBox:
-        return cls(int(data["x"]), int(data["y"]), int(data["width"]), int(data["height"]))
+    def from_dict(cls, data: dict[str, Any]) -> CropBox:
+        corners = data.get("corners")
+        if corners is not None:
+            if not isinstance(corners, list) or not all(isinstance(c, list) and len(c) == 2 for c in corners):
+                raise ValidationError("crop corners", corners, "four [x, y] points")
+            corners = tuple((int(x), int(y)) for x, y in corners)
+        return cls(int(data["x"]), int(data["y"]), int(data["width"]), int(data["height"]), corners)
 
     def __str__(self) -> str:
-        return f"{self.width}x{self.height}+{self.x}+{self.y}"
+        text = f"{self.width}x{self.height}+{self.x}+{self.y}"
+        if self.corners is not None:
+            text += " (at an angle: " + " ".join(f"{x},{y}" for x, y in self.corners) + ")"
+        return text
 
 
 def _border_run(means: np.ndarray, stds: np.ndarray) -> int:
@@ -172,6 +203,23 @@ def crop_grid(grid: np.ndarray, crop: CropBox, width: int, height: int) -> np.nd
     x0 = int(round(crop.x * cols / width))
     x1 = max(x0 + 1, int(round((crop.x + crop.width) * cols / width)))
     return grid[y0:y1, x0:x1]
+
+
+def cut_grid(grid: np.ndarray, box: CropBox, width: int, height: int) -> np.ndarray:
+    """The picture in ``box`` out of ``grid`` (a resized copy of a ``width`` x ``height`` frame): cut out,
+    or straightened from between its corners to a rectangle of the same size when it has them."""
+    if box.corners is None:
+        return crop_grid(grid, box, width, height)
+    import cv2
+
+    rows, cols = grid.shape[:2]
+    scale = np.array([cols / width, rows / height], np.float32)
+    source = np.array(box.corners, np.float32) * scale
+    out_w = max(2, int(round(box.width * scale[0])))
+    out_h = max(2, int(round(box.height * scale[1])))
+    target = np.array([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]], np.float32)
+    return cv2.warpPerspective(grid, cv2.getPerspectiveTransform(source, target), (out_w, out_h),
+                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def detect(frames: Iterable[np.ndarray], width: int, height: int) -> CropBox:

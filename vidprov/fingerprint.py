@@ -21,7 +21,7 @@ from typing import Any, BinaryIO, Callable, Iterator
 
 import numpy as np
 
-from .borders import BorderDetector, CropBox, crop_grid
+from .borders import BorderDetector, CropBox, cut_grid
 from .errors import FileAccessError, FormatError, ValidationError
 from .hashing import DEFAULT_ALGORITHM, HASH_INPUT_SIZE, ALGORITHMS, FrameHash, Hasher, get_hasher
 from .media import Decoder, Sampling, VideoInfo, halved, open_file
@@ -419,7 +419,7 @@ class FramePipeline:
         import cv2
 
         width, height = self._size
-        return cv2.resize(halved(crop_grid(grid, box, width, height), HASH_INPUT_SIZE),
+        return cv2.resize(halved(cut_grid(grid, box, width, height), HASH_INPUT_SIZE),
                           (HASH_INPUT_SIZE, HASH_INPUT_SIZE), interpolation=cv2.INTER_AREA)
 
     def _gray_frames(self) -> Iterator[HashedFrame]:
@@ -453,8 +453,7 @@ class FramePipeline:
         if self.find_windows:
             from .windows import find_windows
 
-            self.windows = tuple(w for w in find_windows([g for _, _, g in held], self._size)
-                                 if not self.crop.contains_most_of(w))
+            self.windows = find_windows([g for _, _, g in held], self._size, crop=self.crop)
 
     def _hash_batch(self, batch: list[tuple[int, float, np.ndarray]]) -> Iterator[HashedFrame]:
         if not batch:

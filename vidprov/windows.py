@@ -8,9 +8,13 @@ handful of small frames spread over the start of the clip, in two ways:
 * **motion**: pixels that change over time inside a frame whose surround
   stays still (a player window, a desk, a static overlay);
 * **persistent edges**: straight edges that stay put while the picture moves,
-  such as the rim of an inset over a moving background.
+  such as the rim of an inset over a moving background;
+* **outlines at an angle**: four-sided outlines in the clip's still picture
+  (the median of those frames), such as a monitor or a player filmed
+  off-axis. Their picture is straightened before hashing
+  (:func:`vidprov.borders.cut_grid`).
 
-The windows found, the centred picture of the other orientation (a 16:9
+The windows found (outlines at an angle first), the centred picture of the other orientation (a 16:9
 picture on a 9:16 canvas, see :func:`aspect_boxes`) and the central two thirds
 of the frame when no window covers it, are hashed as well as the whole
 picture, on the query side only,
@@ -33,6 +37,12 @@ MIN_FRAMES = 6
 MOTION = 8.0
 #: Share of a candidate rectangle's rim that must lie on persistent edges.
 RIM_SUPPORT = 0.7
+#: A four-sided outline is at an angle when a corner lies this share of its box's side off the box's corner.
+KEYSTONE = 0.015
+#: Largest spread of luma just outside a window's rim (its frame or surround is flat).
+FLAT_RIM = 12.0
+#: Most outlines at an angle kept (the innermost first: a player's picture inside the monitor around it).
+MAX_ANGLED = 2
 
 
 def _to_box(x0: int, y0: int, x1: int, y1: int, grid: tuple[int, int], size: tuple[int, int]) -> CropBox | None:
@@ -123,6 +133,80 @@ def edge_windows(stack: np.ndarray, size: tuple[int, int], limit: int = 2) -> li
     return boxes
 
 
+def _clockwise(points: np.ndarray) -> np.ndarray:
+    """Four points ordered clockwise (in image coordinates) from the top left."""
+    centre = points.mean(axis=0)
+    ordered = points[np.argsort(np.arctan2(points[:, 1] - centre[1], points[:, 0] - centre[0]))]
+    first = int(np.argmin(ordered.sum(axis=1)))
+    return np.roll(ordered, -first, axis=0)
+
+
+def _flat_outside(still: np.ndarray, corners: np.ndarray, gap: float = 3.0) -> bool:
+    """Whether just outside each side of an outline the picture is flat (a bezel, a player's frame, bars).
+
+    Inside a picture, lines that close a four-sided shape (a floor's edge, a
+    doorway) have more picture just beyond them; a window's rim does not.
+    """
+    rows, cols = still.shape
+    centre = corners.mean(axis=0)
+    along = np.linspace(0.1, 0.9, 24)[:, None]
+    for a, b in zip(corners, np.roll(corners, -1, axis=0)):
+        normal = np.array([b[1] - a[1], a[0] - b[0]], np.float64)
+        normal /= max(float(np.hypot(*normal)), 1e-9)
+        if np.dot((a + b) / 2 - centre, normal) < 0:
+            normal = -normal
+        points = a + along * (b - a) + gap * normal
+        inside = (points[:, 0] >= 0) & (points[:, 0] <= cols - 1) & (points[:, 1] >= 0) & (points[:, 1] <= rows - 1)
+        if inside.sum() < len(points) // 2:
+            continue  # the side runs along the frame's edge
+        values = still[points[inside, 1].round().astype(int), points[inside, 0].round().astype(int)].astype(np.float64)
+        if values.std() > FLAT_RIM:
+            return False
+    return True
+
+
+def angled_windows(stack: np.ndarray, size: tuple[int, int], limit: int = MAX_ANGLED) -> list[CropBox]:
+    """Four-sided outlines at an angle in the still picture, with flat surrounds, as boxes with corners,
+    innermost first."""
+    import cv2
+
+    rows, cols = stack.shape[1:]
+    still = np.median(stack, axis=0).astype(np.uint8)
+    edges = cv2.Canny(cv2.GaussianBlur(still, (3, 3), 0), 20, 50)
+    # Closing one-pixel gaps joins an outline broken where the picture's edge fades.
+    contours = [c for found in (edges, cv2.dilate(edges, np.ones((3, 3), np.uint8)))
+                for c in cv2.findContours(found, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)[0]]
+    width, height = size
+    scale = np.array([width / cols, height / rows])
+    outlines: list[tuple[float, CropBox]] = []
+    for contour in contours:
+        hull = cv2.convexHull(contour)
+        area = cv2.contourArea(hull) / (rows * cols)
+        if not MIN_AREA <= area <= MAX_AREA:
+            continue
+        polygon = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True).reshape(-1, 2)
+        if len(polygon) != 4:
+            continue
+        grid_corners = _clockwise(polygon.astype(np.float64))
+        corners = grid_corners * scale
+        low, high = corners.min(axis=0), corners.max(axis=0)
+        span = np.maximum(high - low, 1.0)
+        box_corners = np.array([[low[0], low[1]], [high[0], low[1]], [high[0], high[1]], [low[0], high[1]]])
+        if (np.abs(corners - box_corners) / span).max() < KEYSTONE:
+            continue  # upright: the persistent-edge test covers it
+        if not _flat_outside(still, grid_corners):
+            continue
+        outlines.append((area, CropBox.around(np.minimum(corners, [width, height]))))
+    boxes: list[CropBox] = []
+    for _, box in sorted(outlines, key=lambda item: item[0]):
+        # A line's two sides give two outlines of nearly one box: keep one.
+        if all(_overlap(box, other) < 0.9 or abs(_area(box) - _area(other)) > 0.1 * _area(box) for other in boxes):
+            boxes.append(box)
+        if len(boxes) >= limit:
+            break
+    return boxes
+
+
 def _area(box: CropBox) -> int:
     return box.width * box.height
 
@@ -152,11 +236,13 @@ def aspect_boxes(width: int, height: int) -> list[CropBox]:
     return boxes
 
 
-def find_windows(grids: Sequence[np.ndarray], size: tuple[int, int], limit: int = 4) -> tuple[CropBox, ...]:
+def find_windows(grids: Sequence[np.ndarray], size: tuple[int, int], limit: int = 4,
+                 crop: CropBox | None = None) -> tuple[CropBox, ...]:
     """Windows footage may be playing in, from small luma frames of the whole picture.
 
     ``grids`` are frames shrunk to the same small size; ``size`` is the frame
-    size in display pixels, the unit of the boxes returned.
+    size in display pixels, the unit of the boxes returned. Windows framing
+    most of ``crop`` (the picture hashed anyway) are left out.
     """
     if len(grids) < MIN_FRAMES:
         return ()
@@ -165,22 +251,26 @@ def find_windows(grids: Sequence[np.ndarray], size: tuple[int, int], limit: int 
         return ()
     stack = np.stack(list(grids)).astype(np.float32)
     found: list[CropBox] = []
-    moving = motion_window(stack, size)
-    if moving is not None:
-        found.append(moving)
-    for box in edge_windows(stack, size):
-        if all(_overlap(box, other) < 0.7 for other in found):
+
+    def add(box: CropBox | None, same: float = 0.7) -> None:
+        if box is None or (crop is not None and crop.contains_most_of(box)):
+            return
+        if all(_overlap(box, other) < same for other in found):
             found.append(box)
+
+    for box in angled_windows(stack, size):
+        add(box, same=1.01)  # outlines at an angle are already told apart
+    add(motion_window(stack, size))
+    for box in edge_windows(stack, size):
+        add(box)
     width, height = size
     detected = list(found)
     for box in aspect_boxes(width, height):
         # Left out when a detected window frames the same picture (the 16:9 and 4:3 boxes both stay).
         if all(_overlap(box, other) * min(_area(box), _area(other)) < 0.9 * max(_area(box), _area(other))
                for other in detected):
-            found.append(box)
+            add(box, same=1.01)
     # Screen recordings mostly show the player near the middle, keystoned or
     # framed too irregularly for either test: the central two thirds stand in.
-    centre = CropBox(width // 6, height // 6, width - 2 * (width // 6), height - 2 * (height // 6))
-    if all(_overlap(centre, other) < 0.7 for other in found):
-        found.append(centre)
+    add(CropBox(width // 6, height // 6, width - 2 * (width // 6), height - 2 * (height // 6)))
     return tuple(found[:limit])
