@@ -454,6 +454,9 @@ class FramePipeline:
             from .windows import find_windows
 
             self.windows = find_windows([g for _, _, g in held], self._size, crop=self.crop)
+            if not self.crop.is_full(*self._size):
+                # The bars are found at the start of the clip; a compilation may go on without them.
+                self.windows += (CropBox.full(*self._size),)
 
     def _hash_batch(self, batch: list[tuple[int, float, np.ndarray]]) -> Iterator[HashedFrame]:
         if not batch:
