@@ -126,3 +126,29 @@ def test_crop_box_corners_round_trip_and_are_checked() -> None:
         CropBox(0, 0, 10, 10, ((0, 0), (10, 0), (10, 10), (0, 30)))
     with pytest.raises(ValidationError, match="corners"):
         CropBox.from_dict({"x": 0, "y": 0, "width": 4, "height": 4, "corners": "0,0"})
+
+
+def test_compilation_that_drops_its_opening_bars_still_matches(tmp_path: Path,
+                                                               footage: tuple[Path, samples.ClipSpec]) -> None:
+    import numpy as np
+
+    path, spec = footage
+    # Eight seconds of other footage pillarboxed into the frame, then the footage filling it:
+    # the bars found at the start would cut the footage to a strip.
+    opening = samples.ClipSpec(samples.scenes(2, 4.0, seed=23), width=120, height=240)
+    frames = []
+    for t, picture in samples.render(opening):
+        canvas = np.zeros((spec.height, spec.width, 3), np.uint8)
+        canvas[:, 100:220] = picture
+        frames.append((t, canvas))
+    frames += [(8.0 + t, picture) for t, picture in samples.render(spec)]
+    compilation = tmp_path / "compilation.mp4"
+    samples.write_frames(compilation, frames, fps=25)
+
+    query = match.fingerprint_query(compilation)
+    assert query.crop is not None and query.crop.width < 0.5 * spec.width
+    assert query.windows[-1].is_full(spec.width, spec.height)
+    found = match.compare(query, fingerprint(path))
+    assert found is not None and found.score >= match.DEFAULT_THRESHOLD
+    assert found.window == query.windows[-1]
+    assert abs(found.segments[0].query_start - 8.0) <= 1.0 and found.reference_coverage >= 0.8
