@@ -152,3 +152,20 @@ def test_compilation_that_drops_its_opening_bars_still_matches(tmp_path: Path,
     assert found is not None and found.score >= match.DEFAULT_THRESHOLD
     assert found.window == query.windows[-1]
     assert abs(found.segments[0].query_start - 8.0) <= 1.0 and found.reference_coverage >= 0.8
+
+
+def test_outline_with_a_cut_off_corner_gets_its_corner_back() -> None:
+    import numpy as np
+
+    from vidprov.windows import _four_sided
+
+    # A keystoned picture whose top-left corner fades into the dark: the outline cuts across it.
+    cut = np.array([[205, 10], [211, 108], [42, 110], [42, 71], [69, 14]])
+    corners = _four_sided(cut)
+    assert corners is not None and len(corners) == 4
+    restored = corners[np.argmin(corners.sum(axis=1))]
+    assert abs(restored[0] - 42) < 1 and abs(restored[1] - 14.8) < 1  # where the left and top sides meet
+    square = np.array([[0, 0], [10, 0], [10, 10], [0, 10]])
+    assert np.array_equal(_four_sided(square), square)
+    pentagon = np.array([[np.cos(a), np.sin(a)] for a in np.linspace(0, 2 * np.pi, 6)[:-1]]) * 50 + 60
+    assert _four_sided(pentagon) is None  # five real sides: no corner was cut off

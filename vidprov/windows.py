@@ -165,6 +165,50 @@ def _flat_outside(still: np.ndarray, corners: np.ndarray, gap: float = 3.0) -> b
     return True
 
 
+def _area_of(points: np.ndarray) -> float:
+    x, y = points[:, 0], points[:, 1]
+    return abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))) / 2
+
+
+def _skew(points: np.ndarray) -> float:
+    """How far a four-sided shape's opposite sides are from parallel, in radians (0 for a parallelogram)."""
+    sides = np.roll(points, -1, axis=0) - points
+    angles = np.arctan2(sides[:, 1], sides[:, 0])
+    bend = (angles[:2] - angles[2:]) % np.pi
+    return float(np.minimum(bend, np.pi - bend).sum())
+
+
+def _without_side(points: np.ndarray, side: int) -> np.ndarray | None:
+    """The polygon with one side dropped and the two next to it extended to meet."""
+    count = len(points)
+    before, start, end, after = (points[(side + k) % count] for k in (-1, 0, 1, 2))
+    a, b = start - before, end - after
+    denominator = a[0] * b[1] - a[1] * b[0]
+    if abs(denominator) < 1e-9:
+        return None
+    t = ((after - before)[0] * b[1] - (after - before)[1] * b[0]) / denominator
+    if t < 1:  # the sides would meet behind the corner: not a cut-off corner
+        return None
+    kept = [points[(side + 2 + k) % count] for k in range(count - 2)]
+    return np.array(kept + [before + t * a])
+
+
+def _four_sided(polygon: np.ndarray) -> np.ndarray | None:
+    """A convex polygon as four corners: as it is, or with cut-off corners (where the picture's edge
+    fades into a dark corner) restored by extending the sides next to them; else None."""
+    points = polygon.astype(np.float64)
+    area = _area_of(points)
+    while 4 < len(points) <= 6:
+        shapes = [shape for shape in (_without_side(points, side) for side in range(len(points))) if shape is not None]
+        if not shapes:
+            return None
+        # The side to drop leaves the shape closest to a straight-on or keystoned rectangle.
+        points = min(shapes, key=lambda shape: _skew(shape) if len(shape) == 4 else _area_of(shape))
+    if len(points) != 4 or _area_of(points) > 1.15 * area:
+        return None
+    return points
+
+
 def angled_windows(stack: np.ndarray, size: tuple[int, int], limit: int = MAX_ANGLED) -> list[CropBox]:
     """Four-sided outlines at an angle in the still picture, with flat surrounds, as boxes with corners,
     innermost first."""
@@ -184,10 +228,10 @@ def angled_windows(stack: np.ndarray, size: tuple[int, int], limit: int = MAX_AN
         area = cv2.contourArea(hull) / (rows * cols)
         if not MIN_AREA <= area <= MAX_AREA:
             continue
-        polygon = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True).reshape(-1, 2)
-        if len(polygon) != 4:
+        polygon = _four_sided(cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True).reshape(-1, 2))
+        if polygon is None:
             continue
-        grid_corners = _clockwise(polygon.astype(np.float64))
+        grid_corners = _clockwise(polygon)
         corners = grid_corners * scale
         low, high = corners.min(axis=0), corners.max(axis=0)
         span = np.maximum(high - low, 1.0)
