@@ -231,3 +231,32 @@ def test_query_fingerprint_is_dense_and_resamples_to_the_index_fingerprint(
 
     with pytest.raises(ValidationError, match="no denser"):
         stored.resampled(Sampling.every(0.1))
+
+
+def test_segment_grows_through_a_dark_stretch_of_the_same_footage(tmp_path: Path) -> None:
+    """Frames too flat to find an alignment with still extend a segment once the alignment is known."""
+    import numpy as np
+
+    from vidprov import samples
+    from vidprov.fingerprint import fingerprint
+
+    spec = samples.ClipSpec(samples.scenes(4, 3.0, seed=41))
+    frames = []
+    for t, picture in samples.render(spec):
+        if 3.0 <= t < 9.0:  # a night shot: the picture barely above black
+            picture = (picture.astype(np.float32) * 0.05 + 4).astype(np.uint8)
+        frames.append((t, picture))
+    original = tmp_path / "original.mp4"
+    samples.write_frames(original, frames, fps=25)
+    copy = tmp_path / "copy.mp4"  # the last two bright seconds before the night, and the night
+    samples.write_frames(copy, [(t - 1.0, p) for t, p in frames if 1.0 <= t < 9.0], fps=25, options={"crf": "30"})
+
+    reference = fingerprint(original)
+    assert (reference.qualities()[(reference.times() >= 3.0) & (reference.times() < 9.0)] < match.MIN_QUALITY).all()
+    found = match.compare(match.fingerprint_query(copy), reference)
+    assert found is not None and found.score >= match.DEFAULT_THRESHOLD
+    segment = found.segments[0]
+    assert len(found.segments) == 1
+    assert segment.query_start <= 0.5 and segment.query_end >= 7.5  # the whole copy, night included
+    assert abs(segment.reference_start - 1.0) <= 0.5 and abs(segment.reference_end - 9.0) <= 0.5
+    assert found.query_coverage >= 0.9

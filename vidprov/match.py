@@ -48,6 +48,8 @@ SPEEDS = (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2, 1.25)
 OFFSET_TOLERANCE = 0.75
 #: A gap longer than this (seconds) between matched frames splits a segment.
 MAX_GAP = 3.0
+#: A segment grows along its alignment past its ends until frames stop being the same picture for this long.
+GROW_GAP = 0.5
 #: Most alignments looked for in one pair of clips (a compilation may reuse a clip several times).
 MAX_ALIGNMENTS = 8
 #: How a query clip is sampled: eight frames a second against the index's two, so that some query
@@ -339,7 +341,7 @@ def compare(query: Fingerprint, reference: Fingerprint | FrameArrays, *,
     best: Match | None = None
     for is_mirror, window, hashes in _query_views(query):
         alignments, tq, tr = _compare_hashes(query, hashes, reference, limit)
-        match = _summarise(query, reference, alignments, tq, tr, is_mirror, bits, limit)
+        match = _summarise(query, reference, alignments, tq, tr, is_mirror, bits, limit, hashes)
         if match is not None and (best is None or match.score > best.score):
             best = replace(match, window=window)
     return best
@@ -355,16 +357,84 @@ def _query_views(query: Fingerprint) -> list[tuple[bool, CropBox | None, np.ndar
     return views
 
 
+def _paired_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamming distance between each row of ``a`` and the same row of ``b`` (packed hashes)."""
+    return np.unpackbits(np.bitwise_xor(a, b), axis=1).sum(axis=1)
+
+
+def _extended(segment: Segment, speed: float, query_times: np.ndarray, query_hashes: np.ndarray,
+              reference: Fingerprint | FrameArrays, q_step: float, r_step: float, edge_limit: float) -> Segment:
+    """``segment`` grown at both ends along its alignment while each query frame, flat ones included,
+    is plainly the same picture (within ``edge_limit`` bits) as the reference frame it maps to.
+
+    Frames with too little picture are left out of finding an alignment (a dark
+    frame resembles every other), but once the alignment is known, a dark
+    stretch that is the same dark stretch on both sides is part of the footage:
+    without this, a copy's segment stops where its footage turns dark.
+    """
+    offset = segment.reference_start - speed * segment.query_start
+    r_times, r_hashes = reference.times(), reference.hashes()
+    if not len(r_times):
+        return segment
+
+    def same_picture(frames: np.ndarray) -> np.ndarray:
+        mapped = speed * query_times[frames] + offset
+        nearest = np.clip(np.searchsorted(r_times, mapped), 1, len(r_times) - 1)
+        nearest = np.where(np.abs(r_times[nearest - 1] - mapped) <= np.abs(r_times[nearest] - mapped),
+                           nearest - 1, nearest)
+        aligned = np.abs(r_times[nearest] - mapped) <= 0.5 * r_step + 1e-6
+        return aligned & (_paired_distances(query_hashes[frames], r_hashes[nearest]) <= edge_limit)
+
+    def reach(frames: np.ndarray, edge: float) -> int | None:
+        """The farthest of ``frames`` (walked outwards from ``edge``) reached without a gap of over
+        :data:`GROW_GAP` seconds between frames that are the same picture."""
+        if not len(frames):
+            return None
+        same = frames[same_picture(frames)]
+        gaps = np.abs(np.diff(np.concatenate(([edge], query_times[same]))))
+        broken = np.flatnonzero(gaps > GROW_GAP)
+        same = same[:broken[0]] if len(broken) else same
+        return int(same[-1]) if len(same) else None
+
+    start, stop = segment.query_start, segment.query_end
+    last = reach(np.flatnonzero(query_times >= stop - 1e-6), stop)
+    if last is not None:
+        stop = max(stop, float(query_times[last]) + q_step)
+    first = reach(np.flatnonzero(query_times < start - 1e-6)[::-1], start)
+    if first is not None:
+        start = min(start, float(query_times[first]))
+    if (start, stop) == (segment.query_start, segment.query_end):
+        return segment
+    r_duration = reference.duration or (float(r_times[-1]) + r_step)
+    return Segment(start, stop, max(0.0, speed * start + offset), min(r_duration, speed * stop + offset))
+
+
+def _joined(segments: list[Segment]) -> list[Segment]:
+    """Segments of one alignment, with those that overlap (once grown) made one."""
+    joined: list[Segment] = []
+    for segment in sorted(segments, key=lambda s: s.query_start):
+        if joined and segment.query_start <= joined[-1].query_end:
+            last = joined[-1]
+            joined[-1] = Segment(last.query_start, max(last.query_end, segment.query_end), last.reference_start,
+                                 max(last.reference_end, segment.reference_end))
+        else:
+            joined.append(segment)
+    return joined
+
+
 def _summarise(query: Fingerprint, reference: Fingerprint | FrameArrays, alignments: list[_Alignment], tq: np.ndarray,
-               tr: np.ndarray, mirrored: bool, bits: int, limit: int) -> Match | None:
+               tr: np.ndarray, mirrored: bool, bits: int, limit: int, hashes: np.ndarray | None = None) -> Match | None:
     if not alignments:
         return None
     q_step = _step(query.times(), query.duration)
     r_step = _step(reference.times(), reference.duration)
     segments: list[Segment] = []
     for alignment in alignments:
-        segments += _segments(alignment, tq, q_step, query.duration, reference.duration,
-                              EDGE_DISTANCE_SHARE * bits)
+        found = _segments(alignment, tq, q_step, query.duration, reference.duration, EDGE_DISTANCE_SHARE * bits)
+        if hashes is not None:
+            found = _joined([_extended(s, alignment.speed, query.times(), hashes, reference, q_step, r_step,
+                                       EDGE_DISTANCE_SHARE * bits) for s in found])
+        segments += found
     segments.sort(key=lambda s: s.query_start)
     q_duration = query.duration or (float(query.times()[-1]) + q_step)
     r_duration = reference.duration or (float(reference.times()[-1]) + r_step)
