@@ -169,3 +169,16 @@ def test_outline_with_a_cut_off_corner_gets_its_corner_back() -> None:
     assert np.array_equal(_four_sided(square), square)
     pentagon = np.array([[np.cos(a), np.sin(a)] for a in np.linspace(0, 2 * np.pi, 6)[:-1]]) * 50 + 60
     assert _four_sided(pentagon) is None  # five real sides: no corner was cut off
+
+
+def test_frames_too_small_to_hold_a_window_give_none() -> None:
+    import numpy as np
+
+    from vidprov.windows import find_windows
+
+    rng = np.random.default_rng(3)
+    for rows, cols in ((1, 1), (2, 3), (12, 40)):
+        grids = [rng.integers(0, 255, (rows, cols), dtype=np.uint8) for _ in range(8)]
+        assert find_windows(grids, (cols * 4, rows * 4)) == ()
+    grids = [rng.integers(0, 255, (64, 64), dtype=np.uint8) for _ in range(8)]
+    assert find_windows(grids, (256, 256))  # the central two thirds, at least

@@ -33,6 +33,8 @@ from .borders import CropBox
 MIN_AREA, MAX_AREA = 0.08, 0.80
 #: Fewest frames needed to tell motion from stillness.
 MIN_FRAMES = 6
+#: Frames shrunk to fewer pixels than this on a side are too small to hold a window.
+MIN_GRID = 16
 #: Luma change (standard deviation over time) above which a pixel counts as moving.
 MOTION = 8.0
 #: Share of a candidate rectangle's rim that must lie on persistent edges.
@@ -291,7 +293,7 @@ def find_windows(grids: Sequence[np.ndarray], size: tuple[int, int], limit: int 
     if len(grids) < MIN_FRAMES:
         return ()
     shapes = {g.shape for g in grids}
-    if len(shapes) != 1:
+    if len(shapes) != 1 or min(next(iter(shapes))) < MIN_GRID:
         return ()
     stack = np.stack(list(grids)).astype(np.float32)
     found: list[CropBox] = []
