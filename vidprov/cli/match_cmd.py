@@ -90,7 +90,8 @@ def match_command(clip: str, index_location: str | None, as_json: bool, add_afte
             return
         click.echo(f"query    {click.format_filename(clip)}")
         click.echo(f"         sha256 {query.sha256}, {query.duration or 0:.1f} s, {len(query.frames)} frames hashed")
-        click.echo(f"index    {index.location} ({index.count_clips()} clips)")
+        count = index.count_clips()
+        click.echo(f"index    {index.location} ({count} clip{'' if count == 1 else 's'})")
         click.echo(f"matches  {len(found) or 'none'}")
         for number, item in enumerate(found, start=1):
             for line in _describe(item, number, index):
