@@ -516,49 +516,16 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
     present = found.lists[at] == asked_lists
     at, asked_rests = at[present], keys.key_rests(asked_keys[present], asked_lists[present])
     asked_frames = asked_frames[present]
-    # Asks grouped by list. Every posting of a list is compared with the group's first ask; the
-    # frames around it in a shot often ask the same list with a key a few bits away, and a posting
-    # within KEY_DISTANCE of such an ask is within KEY_DISTANCE plus those bits of the first one
-    # (the triangle inequality), so only the few that close are compared again.
-    order = np.argsort(at, kind="stable")
-    at, asked_rests, asked_frames = at[order], asked_rests[order], asked_frames[order]
-    first = np.ones(len(at), dtype=bool)
-    first[1:] = at[1:] != at[:-1]
-    lead = np.flatnonzero(first)
-    group = np.cumsum(first) - 1
-    postings, ends = _flat_ranges(found.bounds[at[lead]], np.diff(found.bounds)[at[lead]])
-    sizes = np.diff(ends, prepend=0)
-    lead_distance = keys.key_distance(found.rests[postings], np.repeat(asked_rests[lead], sizes))
-    near = np.flatnonzero(lead_distance <= KEY_DISTANCE)
-    clip_ids = [found.clips[postings[near]]]
-    frames = [asked_frames[lead][np.searchsorted(ends, near, side="right")]]
-    others = np.flatnonzero(~first)
-    if len(others):
-        # Per list: the farthest other ask from the first, or -1 for a list no other frame asked.
-        slack = np.full(len(lead), -1 - KEY_DISTANCE, dtype=np.int64)
-        np.maximum.at(slack, group[others], keys.key_distance(asked_rests[others], asked_rests[lead][group[others]]))
-        posting_group = np.repeat(np.arange(len(lead)), sizes)
-        loose = np.flatnonzero(lead_distance <= KEY_DISTANCE + slack[posting_group])
-        loose_group = posting_group[loose]
-        lists = np.arange(len(lead))
-        loose_start = np.searchsorted(loose_group, lists)
-        loose_size = np.searchsorted(loose_group, lists, side="right") - loose_start
-        picks, other_ends = _flat_ranges(loose_start[group[others]], loose_size[group[others]])
-        again = postings[loose[picks]]
-        close = np.flatnonzero(keys.key_distance(found.rests[again],
-                                                 np.repeat(asked_rests[others], loose_size[group[others]]))
-                               <= KEY_DISTANCE)
-        clip_ids.append(found.clips[again[close]])
-        frames.append(asked_frames[others][np.searchsorted(other_ends, close, side="right")])
-    pairs = _distinct(np.concatenate(clip_ids).astype(np.int64) * (1 << 20) + np.concatenate(frames))
-    voted, counts = _run_lengths(pairs >> 20)  # distinct (clip, query frame) pairs, counted per clip
-    return dict(zip(voted.tolist(), counts.tolist()))
-
-
-def _flat_ranges(starts: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``starts[i]:starts[i] + sizes[i]`` for every ``i``, concatenated; and where each range ends in it."""
+    # Every posting of every list asked for, once per ask, in one flat pass.
+    starts, sizes = found.bounds[at], found.bounds[at + 1] - found.bounds[at]
     ends = np.cumsum(sizes)
-    return np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(starts - (ends - sizes), sizes), ends
+    postings = np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(starts - (ends - sizes), sizes)
+    near = np.flatnonzero(keys.key_distance(found.rests[postings], np.repeat(asked_rests, sizes)) <= KEY_DISTANCE)
+    ask = np.searchsorted(ends, near, side="right")  # which ask each near posting answered
+    clip_ids = found.clips[postings[near]].astype(np.int64)
+    pairs = _distinct(clip_ids * (1 << 20) + asked_frames[ask])  # distinct (clip, query frame)
+    voted, counts = _run_lengths(pairs >> 20)
+    return dict(zip(voted.tolist(), counts.tolist()))
 
 
 def _frames_needed(query: Fingerprint) -> int:
