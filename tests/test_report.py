@@ -342,3 +342,25 @@ def test_cli_errors(desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert result.exit_code == 1
     assert result.output == "vidprov: error: 9: no clip has this id or sha256 prefix, and there is no such file\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_window_at_an_angle_is_shown_straightened() -> None:
+    import cv2
+    import numpy as np
+
+    from vidprov.borders import CropBox
+    from vidprov.report._frames import cut
+
+    # A picture with a bright left half, seen at an angle inside a grey frame.
+    picture = np.zeros((90, 160, 3), np.uint8)
+    picture[:, :80] = 230
+    corners = np.float32([[60, 40], [250, 30], [260, 150], [50, 140]])
+    homography = cv2.getPerspectiveTransform(np.float32([[0, 0], [160, 0], [160, 90], [0, 90]]), corners)
+    frame = cv2.warpPerspective(picture, homography, (320, 180), borderValue=(128, 128, 128))
+    box = CropBox.around(corners.tolist())
+    straight = cut(frame, box)
+    assert straight.shape[:2] == (box.height, box.width)
+    middle = straight.shape[1] // 2
+    assert straight[5:-5, 5:middle - 8].mean() > 200 and straight[5:-5, middle + 8:-5].mean() < 30
+    upright = cut(frame, CropBox(box.x, box.y, box.width, box.height))  # the grey frame shows in its corners
+    assert upright[5:-5, middle + 8:-5].mean() > straight[5:-5, middle + 8:-5].mean() + 10

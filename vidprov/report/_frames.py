@@ -14,7 +14,7 @@ from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 
-from ..borders import CropBox
+from ..borders import CropBox, cut_grid
 from ..errors import FileAccessError, MediaError
 from ..fingerprint import file_sha256
 from ..media import Decoder, Sampling
@@ -54,10 +54,13 @@ def shrink(rgb: np.ndarray, width: int) -> np.ndarray:
 
 
 def cut(rgb: np.ndarray, box: CropBox | None) -> np.ndarray:
-    """The part of a frame inside ``box`` (clamped to the frame); the whole frame for None."""
+    """The part of a frame inside ``box`` (clamped to the frame), straightened when the box has
+    corners; the whole frame for None."""
     if box is None:
         return rgb
     height, width = rgb.shape[:2]
+    if box.corners is not None:
+        return cut_grid(rgb, box, width, height)
     x0, y0 = min(max(0, box.x), width - 1), min(max(0, box.y), height - 1)
     x1, y1 = min(width, box.x + box.width), min(height, box.y + box.height)
     if x1 <= x0 or y1 <= y0:
