@@ -3,7 +3,7 @@
 A reupload may show the clip in a corner of another video, or filmed off a
 screen inside a player window. Hashing the whole frame then hashes mostly
 something else. This module looks for the window the footage plays in, from a
-handful of small frames spread over the start of the clip, in two ways:
+handful of small frames spread over the start of the clip, in three ways:
 
 * **motion**: pixels that change over time inside a frame whose surround
   stays still (a player window, a desk, a static overlay);
@@ -14,11 +14,11 @@ handful of small frames spread over the start of the clip, in two ways:
   off-axis. Their picture is straightened before hashing
   (:func:`vidprov.borders.cut_grid`).
 
-The windows found (outlines at an angle first), the centred picture of the other orientation (a 16:9
-picture on a 9:16 canvas, see :func:`aspect_boxes`) and the central two thirds
-of the frame when no window covers it, are hashed as well as the whole
-picture, on the query side only,
-so a match may be found inside any of them (:mod:`vidprov.match`).
+The windows found (outlines at an angle first), the centred picture of the
+other orientation (a 16:9 picture on a 9:16 canvas, see :func:`aspect_boxes`)
+and the central two thirds of the frame when no window covers it, are hashed
+as well as the whole picture, on the query side only, so a match may be found
+inside any of them (:mod:`vidprov.match`).
 """
 
 from __future__ import annotations
