@@ -73,3 +73,23 @@ def test_crop_box_is_validated() -> None:
     with pytest.raises(ValidationError, match="crop width"):
         CropBox(0, 0, 0, 10)
     assert CropBox.from_dict(CropBox(1, 2, 3, 4).to_dict()) == CropBox(1, 2, 3, 4)
+
+
+def test_a_bright_band_along_one_edge_is_picture_not_a_bar() -> None:
+    rng = np.random.default_rng(8)
+    frames = []
+    for _ in range(6):
+        picture = (rng.random((180, 320)) * 255).astype(np.uint8)
+        frames.append(picture)
+    table = [f.copy() for f in frames]
+    for f in table:  # a white table top along the bottom, as a static camera sees it
+        f[-24:] = 200 + rng.integers(0, 3, (24, 320))
+    assert detect(table, 320, 180) == CropBox.full(320, 180)
+    bar = [f.copy() for f in frames]
+    for f in bar:  # the same band black: padding, one-sided or not
+        f[-24:] = 0
+    assert detect(bar, 320, 180) == CropBox(0, 0, 320, 156)
+    both = [f.copy() for f in table]
+    for f in both:  # bright bands on both sides: a letterbox in a light colour
+        f[:24] = 200
+    assert detect(both, 320, 180) == CropBox(0, 24, 320, 132)

@@ -29,6 +29,9 @@ LINE_MEAN_TOLERANCE = 12.0
 MIN_BORDER_SHARE = 0.01
 #: An active picture smaller than this share of a side means detection went wrong.
 MIN_ACTIVE_SHARE = 0.2
+#: A band on one side only (none opposite) counts as a bar only if darker than this: a bright,
+#: even band along one edge is picture (a white table top, a sky), not padding.
+ONE_SIDED_MAX_LUMA = 64.0
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,7 @@ class BorderDetector:
         self.frames = frames
         self.spacing = spacing
         self._borders: list[tuple[int, int, int, int]] = []
+        self._edges: list[tuple[float, float, float, float]] = []  # mean luma of the outermost lines
         self._next_time = 0.0
 
     @property
@@ -173,6 +177,9 @@ class BorderDetector:
         borders = frame_borders(gray)
         if borders is not None:
             self._borders.append(borders)
+            image = np.asarray(gray)
+            self._edges.append((float(image[0].mean()), float(image[-1].mean()), float(image[:, 0].mean()),
+                                float(image[:, -1].mean())))
 
     def crop(self) -> CropBox:
         width, height = self.width, self.height
@@ -181,12 +188,24 @@ class BorderDetector:
         top, bottom, left, right = np.min(np.array(self._borders), axis=0).tolist()
         top, bottom = _significant(top, height), _significant(bottom, height)
         left, right = _significant(left, width), _significant(right, width)
+        luma = np.median(np.array(self._edges), axis=0)
+        top, bottom = _one_sided(top, bottom, luma[0], luma[1])
+        left, right = _one_sided(left, right, luma[2], luma[3])
         active_w, active_h = width - left - right, height - top - bottom
         if active_w < MIN_ACTIVE_SHARE * width:
             left, right, active_w = 0, 0, width
         if active_h < MIN_ACTIVE_SHARE * height:
             top, bottom, active_h = 0, 0, height
         return CropBox(left, top, active_w, active_h)
+
+
+def _one_sided(first: int, second: int, first_luma: float, second_luma: float) -> tuple[int, int]:
+    """Two opposite borders, without a bright band found on one side only (see :data:`ONE_SIDED_MAX_LUMA`)."""
+    if first and not second and first_luma > ONE_SIDED_MAX_LUMA:
+        return 0, 0
+    if second and not first and second_luma > ONE_SIDED_MAX_LUMA:
+        return 0, 0
+    return first, second
 
 
 def _significant(border: int, side: int) -> int:
