@@ -139,7 +139,7 @@ class Vidprov(Tool):
         # window hashes) and, from the same decode, as `vidprov add` stores it in the index.
         kwargs: dict[str, Any] = {"algorithm": self.algorithm} if self.algorithm else {}
         query = vidprov.match.fingerprint_query(path, **kwargs)
-        return query, query.resampled(DEFAULT_SAMPLING)
+        return query, query.resampled(DEFAULT_SAMPLING).for_index()
 
     def compare(self, query: Any, reference: Any) -> Comparison:
         import vidprov.match

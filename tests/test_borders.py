@@ -93,3 +93,17 @@ def test_a_bright_band_along_one_edge_is_picture_not_a_bar() -> None:
     for f in both:  # bright bands on both sides: a letterbox in a light colour
         f[:24] = 200
     assert detect(both, 320, 180) == CropBox(0, 24, 320, 132)
+
+
+def test_unlike_bright_bands_on_opposite_edges_are_picture() -> None:
+    rng = np.random.default_rng(9)
+    frames = [(rng.random((180, 320)) * 255).astype(np.uint8) for _ in range(6)]
+    room = [f.copy() for f in frames]
+    for f in room:  # a grey wall above, a white table below: a static shot of bottles
+        f[:40] = 130 + rng.integers(0, 3, (40, 320))
+        f[-16:] = 205 + rng.integers(0, 3, (16, 320))
+    assert detect(room, 320, 180) == CropBox.full(320, 180)
+    dark_top = [f.copy() for f in room]
+    for f in dark_top:  # a black bar above and the white table below: only the bar is padding
+        f[:40] = 0
+    assert detect(dark_top, 320, 180) == CropBox(0, 40, 320, 140)

@@ -32,6 +32,9 @@ MIN_ACTIVE_SHARE = 0.2
 #: A band on one side only (none opposite) counts as a bar only if darker than this: a bright,
 #: even band along one edge is picture (a white table top, a sky), not padding.
 ONE_SIDED_MAX_LUMA = 64.0
+#: Bars on opposite sides are padding of one colour: two bands whose mean luma differs by more
+#: than this are picture (a wall above, a table below) unless dark (see :data:`ONE_SIDED_MAX_LUMA`).
+PAIRED_LUMA_TOLERANCE = 24.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,15 @@ class CropBox:
 
     def is_full(self, width: int, height: int) -> bool:
         return (self.x, self.y, self.width, self.height) == (0, 0, width, height)
+
+    def part(self, left: float, top: float, share: float) -> CropBox:
+        """The box ``share`` of this one's size per side, ``left`` and ``top`` of the way across its slack.
+
+        ``part(0.5, 0.5, 0.8)`` is the middle 80% of the box, a tenth in from each side.
+        """
+        width, height = max(1, int(round(self.width * share))), max(1, int(round(self.height * share)))
+        return CropBox(self.x + int(round((self.width - width) * left)),
+                       self.y + int(round((self.height - height) * top)), width, height)
 
     def contains_most_of(self, other: CropBox, share: float = 0.85) -> bool:
         """Whether ``other`` covers at least ``share`` of this box (so they frame the same picture)."""
@@ -200,12 +212,11 @@ class BorderDetector:
 
 
 def _one_sided(first: int, second: int, first_luma: float, second_luma: float) -> tuple[int, int]:
-    """Two opposite borders, without a bright band found on one side only (see :data:`ONE_SIDED_MAX_LUMA`)."""
-    if first and not second and first_luma > ONE_SIDED_MAX_LUMA:
-        return 0, 0
-    if second and not first and second_luma > ONE_SIDED_MAX_LUMA:
-        return 0, 0
-    return first, second
+    """Two opposite borders, without the bright bands that are picture: one found on one side only
+    (see :data:`ONE_SIDED_MAX_LUMA`), or two unlike each other (:data:`PAIRED_LUMA_TOLERANCE`)."""
+    if first and second and abs(first_luma - second_luma) <= PAIRED_LUMA_TOLERANCE:
+        return first, second
+    return (0 if first_luma > ONE_SIDED_MAX_LUMA else first), (0 if second_luma > ONE_SIDED_MAX_LUMA else second)
 
 
 def _significant(border: int, side: int) -> int:

@@ -48,6 +48,42 @@ DEFAULT_SAMPLING = Sampling.every(0.5)
 #: or frames downsampled to 128x128), and so never crop.
 HASH_INPUTS = ("gray64", "native", "rgb128")
 
+#: The inner picture an indexed frame is hashed a second time for: the middle
+#: of the active picture, this share of it along each side (a tenth in from
+#: every edge). A copy cropped by up to a tenth of the width and of the
+#: height, however placed, still holds all of it.
+INNER_SHARE = 0.8
+#: What a query's inner views assume: a copy keeping this share of the
+#: source's width and height (a 10% crop) ...
+CROPPED_SHARE = 0.9
+#: ... placed anywhere, tried at this many steps along each axis (16 views):
+#: the nearest is then at most 1/24 of the inner picture off.
+INNER_VIEW_STEPS = 4
+
+
+def inner_box(crop: CropBox) -> CropBox:
+    """The inner picture of an active picture: its middle :data:`INNER_SHARE` along each side."""
+    return crop.part(0.5, 0.5, INNER_SHARE)
+
+
+def inner_view_boxes(crop: CropBox) -> tuple[CropBox, ...]:
+    """Where a query's picture may hold its source's inner picture, if the query is a cropped copy.
+
+    A copy keeping :data:`CROPPED_SHARE` of the source shows the source's
+    inner picture as a box ``INNER_SHARE / CROPPED_SHARE`` of its own size,
+    somewhere between its edges; these are :data:`INNER_VIEW_STEPS` squared
+    such boxes spread evenly over the places it may be.
+    """
+    steps = np.linspace(0.0, 1.0, INNER_VIEW_STEPS).tolist()
+    return tuple(crop.part(left, top, INNER_SHARE / CROPPED_SHARE) for top in steps for left in steps)
+
+
+def _stacked(hashes: list[FrameHash], bits: int) -> np.ndarray:
+    """Hashes as a ``uint8`` array of shape ``(hashes, bytes)``."""
+    if not hashes:
+        return np.zeros((0, bits // 8), dtype=np.uint8)
+    return np.frombuffer(b"".join(h.data for h in hashes), dtype=np.uint8).reshape(len(hashes), -1)
+
 
 @dataclass(frozen=True)
 class FrameRecord:
@@ -56,7 +92,10 @@ class FrameRecord:
     ``mirror`` is the hash of the horizontally mirrored picture, present when
     the fingerprint was made with ``mirror=True`` (query clips, so that a
     flipped reupload still matches). ``windows`` are the hashes of the
-    fingerprint's ``windows`` (insets, screens) in this frame.
+    fingerprint's ``windows`` (insets, screens) in this frame. ``inner`` is
+    the hash of the frame's inner picture (:func:`inner_box`; indexed clips,
+    so that a cropped copy still matches), ``inner_views`` those of the
+    fingerprint's ``inner_views`` (query clips).
     """
 
     t: float
@@ -65,6 +104,8 @@ class FrameRecord:
     index: int
     mirror: FrameHash | None = None
     windows: tuple[FrameHash, ...] = ()
+    inner: FrameHash | None = None
+    inner_views: tuple[FrameHash, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"t": self.t, "hash": str(self.hash), "quality": self.quality, "index": self.index}
@@ -72,6 +113,10 @@ class FrameRecord:
             data["mirror"] = str(self.mirror)
         if self.windows:
             data["windows"] = [str(h) for h in self.windows]
+        if self.inner is not None:
+            data["inner"] = str(self.inner)
+        if self.inner_views:
+            data["inner_views"] = [str(h) for h in self.inner_views]
         return data
 
 
@@ -82,7 +127,9 @@ class Fingerprint:
     ``frames`` are in presentation order. ``crop`` is the active picture that
     was hashed (display pixels); ``params`` holds everything that changes the
     hash values, so two fingerprints are comparable only when their
-    ``algorithm`` and ``params`` agree.
+    ``algorithm`` and ``params`` agree. ``inner`` is the inner picture each
+    frame's ``inner`` hash is of, and ``inner_views`` the boxes each frame's
+    ``inner_views`` hashes are of (display pixels, like ``windows``).
     """
 
     sha256: str
@@ -98,6 +145,8 @@ class Fingerprint:
     size: int = 0
     windows: tuple[CropBox, ...] = ()
     schema_version: int = SCHEMA_VERSION
+    inner: CropBox | None = None
+    inner_views: tuple[CropBox, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.sha256) != 64 or any(c not in "0123456789abcdef" for c in self.sha256):
@@ -108,6 +157,15 @@ class Fingerprint:
         for number, frame in enumerate(self.frames):
             if frame.hash.bits != bits:
                 raise ValidationError(f"frames[{number}].hash", str(frame.hash), f"a {bits}-bit hash")
+            if self.inner is not None and (frame.inner is None or frame.inner.bits != bits):
+                raise ValidationError(f"frames[{number}].inner", str(frame.inner),
+                                      f"a {bits}-bit hash of the inner picture")
+            if len(frame.windows) != len(self.windows) and frame.windows:
+                raise ValidationError(f"frames[{number}].windows", len(frame.windows),
+                                      f"a hash for each of the {len(self.windows)} windows")
+            if len(frame.inner_views) != len(self.inner_views):
+                raise ValidationError(f"frames[{number}].inner_views", len(frame.inner_views),
+                                      f"a hash for each of the {len(self.inner_views)} inner views")
         times = [frame.t for frame in self.frames]
         if any(b < a for a, b in zip(times, times[1:])):
             raise ValidationError("frames", "out of order", "frames in presentation order")
@@ -121,10 +179,26 @@ class Fingerprint:
 
     def hashes(self) -> np.ndarray:
         """The frame hashes as a ``uint8`` array of shape ``(frames, bytes)``."""
-        if not self.frames:
-            return np.zeros((0, ALGORITHMS[self.algorithm].bits // 8), dtype=np.uint8)
-        return np.frombuffer(b"".join(f.hash.data for f in self.frames), dtype=np.uint8).reshape(
-            len(self.frames), -1)
+        return _stacked([f.hash for f in self.frames], ALGORITHMS[self.algorithm].bits)
+
+    def inner_hashes(self) -> np.ndarray | None:
+        """Hashes of the frames' inner pictures, like :meth:`hashes`, or None if not computed."""
+        if self.inner is None:
+            return None
+        return _stacked([f.inner for f in self.frames if f.inner is not None], ALGORITHMS[self.algorithm].bits)
+
+    def inner_view_hashes(self) -> list[np.ndarray]:
+        """For each of :attr:`inner_views`, the frame hashes inside it, like :meth:`hashes`."""
+        bits = ALGORITHMS[self.algorithm].bits
+        return [_stacked([f.inner_views[k] for f in self.frames], bits) for k in range(len(self.inner_views))]
+
+    def for_index(self) -> Fingerprint:
+        """This fingerprint as an index stores it: without the views only a query needs (mirror, windows,
+        inner views)."""
+        if not (self.windows or self.inner_views or any(f.mirror is not None or f.windows for f in self.frames)):
+            return self
+        return replace(self, windows=(), inner_views=(),
+                       frames=tuple(replace(f, mirror=None, windows=(), inner_views=()) for f in self.frames))
 
     def mirror_hashes(self) -> np.ndarray | None:
         """Hashes of the mirrored pictures, like :meth:`hashes`, or None if not computed."""
@@ -188,6 +262,8 @@ class Fingerprint:
             "codec": self.codec,
             "crop": self.crop.to_dict() if self.crop else None,
             "windows": [w.to_dict() for w in self.windows],
+            "inner": self.inner.to_dict() if self.inner else None,
+            "inner_views": [w.to_dict() for w in self.inner_views],
             "frames": [frame.to_dict() for frame in self.frames],
         }
 
@@ -208,7 +284,9 @@ class Fingerprint:
                 FrameRecord(t=float(f["t"]), hash=FrameHash.from_hex(str(f["hash"])),
                             quality=int(f["quality"]), index=int(f.get("index", -1)),
                             mirror=FrameHash.from_hex(str(f["mirror"])) if f.get("mirror") else None,
-                            windows=tuple(FrameHash.from_hex(str(h)) for h in f.get("windows") or ()))
+                            windows=tuple(FrameHash.from_hex(str(h)) for h in f.get("windows") or ()),
+                            inner=FrameHash.from_hex(str(f["inner"])) if f.get("inner") else None,
+                            inner_views=tuple(FrameHash.from_hex(str(h)) for h in f.get("inner_views") or ()))
                 for f in data["frames"]
             )
             crop = CropBox.from_dict(data["crop"]) if data.get("crop") else None
@@ -229,6 +307,8 @@ class Fingerprint:
                 size=int(data.get("size", 0)),
                 windows=tuple(CropBox.from_dict(w) for w in data.get("windows") or ()),
                 schema_version=version,
+                inner=CropBox.from_dict(data["inner"]) if data.get("inner") else None,
+                inner_views=tuple(CropBox.from_dict(w) for w in data.get("inner_views") or ()),
             )
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
             if isinstance(error, ValidationError):
@@ -294,11 +374,18 @@ class FrameArrays:
     frame_times: np.ndarray = field(repr=False)  # float64, seconds
     frame_hashes: np.ndarray = field(repr=False)  # uint8, (frames, bytes)
     frame_qualities: np.ndarray = field(repr=False)
+    frame_inner_hashes: np.ndarray | None = field(default=None, repr=False)  # like frame_hashes
 
     @classmethod
     def of(cls, fingerprint: Fingerprint) -> FrameArrays:
         return cls(fingerprint.sha256, fingerprint.algorithm, fingerprint.duration, fingerprint.times(),
-                   fingerprint.hashes(), fingerprint.qualities())
+                   fingerprint.hashes(), fingerprint.qualities(), fingerprint.inner_hashes())
+
+    def inner_arrays(self) -> FrameArrays | None:
+        """The same frames with their inner pictures' hashes as :meth:`hashes`, or None if not stored."""
+        if self.frame_inner_hashes is None:
+            return None
+        return replace(self, frame_hashes=self.frame_inner_hashes, frame_inner_hashes=None)
 
     def times(self) -> np.ndarray:
         return self.frame_times
@@ -351,6 +438,8 @@ class HashedFrame:
     image: np.ndarray = field(repr=False)
     mirror: FrameHash | None = None
     windows: tuple[FrameHash, ...] = ()
+    inner: FrameHash | None = None
+    inner_views: tuple[FrameHash, ...] = ()
 
 
 class FramePipeline:
@@ -363,7 +452,7 @@ class FramePipeline:
 
     def __init__(self, path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAULT_ALGORITHM,
                  sampling: Sampling | None = None, crop: bool = True, hash_input: str = "gray64",
-                 mirror: bool = False, windows: bool = False,
+                 mirror: bool = False, windows: bool = False, inner: bool = False, inner_views: bool = False,
                  progress: Callable[[float, float | None], None] | None = None, threads: int | None = None) -> None:
         if hash_input not in HASH_INPUTS:
             raise ValidationError("hash_input", hash_input, ", ".join(HASH_INPUTS))
@@ -378,6 +467,12 @@ class FramePipeline:
         self.find_windows = windows and hash_input == "gray64"
         #: Windows inside the frame where footage may be playing (found when ``windows`` is asked for).
         self.windows: tuple[CropBox, ...] = ()
+        self.want_inner = inner and hash_input == "gray64"
+        self.want_inner_views = inner_views and hash_input == "gray64"
+        #: The inner picture hashed too (:func:`inner_box`), once the crop is settled, when asked for.
+        self.inner: CropBox | None = None
+        #: The query's inner views (:func:`inner_view_boxes`), once the crop is settled, when asked for.
+        self.inner_views: tuple[CropBox, ...] = ()
         self._size = (0, 0)
         self.progress = progress
         self.decoder = Decoder(self.path, self.sampling, threads=threads)
@@ -458,23 +553,36 @@ class FramePipeline:
                 # The bars are found at the start of the clip; a compilation may go on without them.
                 self.windows += (CropBox.full(*self._size),)
 
+    def _hash_boxes(self, batch: list[tuple[int, float, np.ndarray]],
+                    boxes: tuple[CropBox, ...]) -> list[tuple[FrameHash, ...]]:
+        """For each frame of ``batch``, the hashes of the pictures in ``boxes``."""
+        if not boxes:
+            return [()] * len(batch)
+        cuts = np.stack([self._cut(grid, box) for _, _, grid in batch for box in boxes])
+        digests = [digest for digest, _ in self.hasher.hash_images(cuts)]
+        return [tuple(digests[n * len(boxes):(n + 1) * len(boxes)]) for n in range(len(batch))]
+
     def _hash_batch(self, batch: list[tuple[int, float, np.ndarray]]) -> Iterator[HashedFrame]:
         if not batch:
             return
         assert self.crop is not None
+        if self.want_inner and self.inner is None:
+            self.inner = inner_box(self.crop)
+        if self.want_inner_views and not self.inner_views:
+            self.inner_views = inner_view_boxes(self.crop)
         images = np.stack([self._cut(grid, self.crop) for _, _, grid in batch])
         hashed = self.hasher.hash_images(images)
         mirrors: list[FrameHash | None] = [None] * len(batch)
         if self.mirror:
             mirrors = [digest for digest, _ in self.hasher.hash_images(np.ascontiguousarray(images[:, :, ::-1]))]
-        inside: list[list[FrameHash]] = [[] for _ in batch]
-        for box in self.windows:
-            cuts = np.stack([self._cut(grid, box) for _, _, grid in batch])
-            for number, (digest, _) in enumerate(self.hasher.hash_images(cuts)):
-                inside[number].append(digest)
-        for (index, time, _), image, (digest, quality), mirror, window_hashes in zip(
-                batch, images, hashed, mirrors, inside):
-            yield HashedFrame(index, time, digest, quality, image, mirror, tuple(window_hashes))
+        inside = self._hash_boxes(batch, self.windows)
+        inner: list[FrameHash | None] = [None] * len(batch)
+        if self.inner is not None:
+            inner = [hashes[0] for hashes in self._hash_boxes(batch, (self.inner,))]
+        views = self._hash_boxes(batch, self.inner_views)
+        for (index, time, _), image, (digest, quality), mirror, window_hashes, inner_hash, view_hashes in zip(
+                batch, images, hashed, mirrors, inside, inner, views):
+            yield HashedFrame(index, time, digest, quality, image, mirror, window_hashes, inner_hash, view_hashes)
             self._report(time)
         batch.clear()
 
@@ -494,7 +602,7 @@ class FramePipeline:
 
 def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAULT_ALGORITHM,
                 sampling: Sampling | None = None, crop: bool = True, hash_input: str = "gray64",
-                mirror: bool = False, windows: bool = False,
+                mirror: bool = False, windows: bool = False, inner: bool = False, inner_views: bool = False,
                 progress: Callable[[float, float | None], None] | None = None,
                 threads: int | None = None) -> Fingerprint:
     """Fingerprint the clip at ``path``.
@@ -503,7 +611,10 @@ def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAU
     ``crop`` finds and removes letterbox and pillarbox bars before hashing;
     ``mirror`` also hashes each frame's mirror image, and ``windows`` the
     insets or screens footage may be playing in (:mod:`vidprov.windows`), for
-    query clips;
+    query clips; ``inner`` also hashes each frame's inner picture
+    (:func:`inner_box`), as the index stores it, so that a cropped copy still
+    matches, and ``inner_views`` the places a cropped query may show it
+    (:func:`inner_view_boxes`);
     ``progress`` is called with each hashed frame's time and the clip's duration
     (``None`` when the container does not say), both in seconds.
     ``threads`` caps the decoder's threads (default: FFmpeg uses every core;
@@ -517,10 +628,10 @@ def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAU
     with open_file(path) as handle:
         opened = os.fstat(handle.fileno())
         with FramePipeline(path, algorithm=algorithm, sampling=sampling, crop=crop,
-                           hash_input=hash_input, mirror=mirror, windows=windows, progress=progress,
-                           threads=threads) as pipeline:
-            records = tuple(FrameRecord(round(f.time, 6), f.hash, f.quality, f.index, f.mirror, f.windows)
-                            for f in pipeline)
+                           hash_input=hash_input, mirror=mirror, windows=windows, inner=inner,
+                           inner_views=inner_views, progress=progress, threads=threads) as pipeline:
+            records = tuple(FrameRecord(round(f.time, 6), f.hash, f.quality, f.index, f.mirror, f.windows,
+                                        f.inner, f.inner_views) for f in pipeline)
             info = pipeline.info
             crop_box = pipeline.crop
             params = pipeline.params()
@@ -530,4 +641,5 @@ def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAU
     fps = info.fps if info.fps and math.isfinite(info.fps) else None
     return Fingerprint(sha256=sha256, algorithm=pipeline.hasher.name, params=params,
                        duration=info.duration, fps=fps, width=width, height=height, codec=info.codec,
-                       crop=crop_box, frames=records, size=size, windows=pipeline.windows)
+                       crop=crop_box, frames=records, size=size, windows=pipeline.windows,
+                       inner=pipeline.inner if records else None, inner_views=pipeline.inner_views if records else ())

@@ -255,7 +255,7 @@ def add(index: Index, path: str | os.PathLike[str], *, appearance: Appearance | 
     else:
         # New, or known only from an imported record: decode it now.
         made = fingerprint or make_fingerprint(name, algorithm=index.algorithm, sampling=sampling, crop=crop,
-                                               progress=progress)
+                                               inner=True, progress=progress)
         meta = read_metadata(name)
         metadata = meta.to_dict()
         clip = existing.clip if existing is not None else _clip_record(name, sha256, size, made, meta, source_url)
@@ -547,7 +547,7 @@ def _fingerprint_task(path: str, sha256: str, algorithm: str, sampling: Sampling
 
 def _fingerprint_file(path: str, sha256: str, algorithm: str, sampling: Sampling | None, crop: bool,
                       threads: int | None = None) -> tuple[Fingerprint, dict[str, Any], str, float | None]:
-    made = make_fingerprint(path, algorithm=algorithm, sampling=sampling, crop=crop, threads=threads)
+    made = make_fingerprint(path, algorithm=algorithm, sampling=sampling, crop=crop, inner=True, threads=threads)
     if made.sha256 != sha256:
         raise FileAccessError("changed between being hashed and being fingerprinted: wait until nothing is "
                               "writing to it, and add it again", path)

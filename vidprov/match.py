@@ -52,6 +52,11 @@ MAX_GAP = 3.0
 GROW_GAP = 0.5
 #: Most alignments looked for in one pair of clips (a compilation may reuse a clip several times).
 MAX_ALIGNMENTS = 8
+#: Of a query's inner views (the places a cropped copy may show its source's inner picture), how many
+#: are aligned with a reference: those with the most frames plainly the same picture as its inner ones.
+INNER_VIEWS_ALIGNED = 2
+#: How a query's inner views are sampled when looking up candidates: sixteen views a frame are many keys.
+INNER_CANDIDATE_SAMPLING = Sampling.every(0.5)
 #: How a query clip is sampled: eight frames a second against the index's two, so that some query
 #: frame falls within 1/16 s of every indexed one, however the copy was trimmed. In fast motion, frames
 #: a quarter of a second apart are different pictures.
@@ -95,6 +100,7 @@ class Match:
     reference: str = ""
     clip_id: int | None = None
     window: CropBox | None = None  # where in the query's frame the footage was found, if not the whole
+    cropped: bool = False  # the query shows a cropped part of the reference's picture
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +114,7 @@ class Match:
             "speed": round(self.speed, 3),
             "mean_distance": round(self.mean_distance, 2),
             "window": self.window.to_dict() if self.window else None,
+            "cropped": self.cropped,
             "segments": [segment.to_dict() for segment in self.segments],
         }
 
@@ -322,6 +329,7 @@ def fingerprint_query(path: str | os.PathLike[str], *, algorithm: str = DEFAULT_
     fingerprint the index would store for the clip.
     """
     return make_fingerprint(path, algorithm=algorithm, sampling=QUERY_SAMPLING, mirror=True, windows=True,
+                            inner=True, inner_views=True,
                             progress=progress)
 
 
@@ -344,6 +352,13 @@ def compare(query: Fingerprint, reference: Fingerprint | FrameArrays, *,
         match = _summarise(query, reference, alignments, tq, tr, is_mirror, bits, limit, hashes)
         if match is not None and (best is None or match.score > best.score):
             best = replace(match, window=window)
+    inner = _inner_arrays(reference)
+    if inner is not None:
+        for hashes in _likeliest_inner_views(query, inner):
+            alignments, tq, tr = _compare_hashes(query, hashes, inner, limit)
+            match = _summarise(query, inner, alignments, tq, tr, False, bits, limit, hashes)
+            if match is not None and (best is None or match.score > best.score):
+                best = replace(match, cropped=True)
     return best
 
 
@@ -355,6 +370,38 @@ def _query_views(query: Fingerprint) -> list[tuple[bool, CropBox | None, np.ndar
         views.append((True, None, mirrored))
     views += [(False, box, hashes) for box, hashes in zip(query.windows, query.window_hashes())]
     return views
+
+
+def _inner_arrays(reference: Fingerprint | FrameArrays) -> FrameArrays | None:
+    """The reference's frames with their inner pictures' hashes as the hashes, if it has them."""
+    if isinstance(reference, Fingerprint):
+        return FrameArrays.of(reference).inner_arrays() if reference.inner is not None else None
+    return reference.inner_arrays()
+
+
+def _close_frame_counts(query: Fingerprint, views: list[np.ndarray], reference: FrameArrays,
+                        within: float) -> np.ndarray:
+    """For each view, how many usable query frames are within ``within`` bits of a usable reference frame."""
+    q_ok, r_ok = _usable(query), _usable(reference)
+    if not views or not q_ok.any() or not r_ok.any():
+        return np.zeros(len(views), dtype=np.int64)
+    near = hamming_matrix(np.concatenate([hashes[q_ok] for hashes in views]), reference.hashes()[r_ok]) <= within
+    return near.any(axis=1).reshape(len(views), -1).sum(axis=1)
+
+
+def _likeliest_inner_views(query: Fingerprint, inner: FrameArrays) -> list[np.ndarray]:
+    """The query's inner views (:func:`vidprov.fingerprint.inner_view_boxes`) worth aligning with
+    ``inner``, a reference's inner pictures: the :data:`INNER_VIEWS_ALIGNED` with the most frames plainly
+    the same picture as one of them, and at least :data:`MIN_CLOSE_FRAMES`.
+
+    A cropped copy is cropped the same way throughout, so the view that
+    holds the source's inner picture shows it in every frame; aligning the
+    other fifteen would only give chance more tries.
+    """
+    views = query.inner_view_hashes()
+    counts = _close_frame_counts(query, views, inner, EDGE_DISTANCE_SHARE * ALGORITHMS[query.algorithm].bits)
+    order = np.argsort(-counts, kind="stable")[:INNER_VIEWS_ALIGNED]
+    return [views[k] for k in order.tolist() if counts[k] >= MIN_CLOSE_FRAMES]
 
 
 def _paired_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -496,18 +543,22 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
     that sampling keeps: the candidates need a few near frames, and the
     verification sees every frame.
     """
-    sampled = query.sampling
-    if sampled is not None and sampled.mode == "every" and sampled.interval < CANDIDATE_SAMPLING.interval - 1e-9:
+    if _denser(query, CANDIDATE_SAMPLING):
         query = query.resampled(CANDIDATE_SAMPLING)
     usable = _usable(query)
     frame_numbers = np.nonzero(usable)[0]
-    views = [keys.frame_keys(hashes[usable], query.algorithm) for _, _, hashes in _query_views(query)]
-    if not frame_numbers.size or not views:
+    if not frame_numbers.size:
         return {}
+    views = [(frame_numbers, keys.frame_keys(hashes[usable], query.algorithm)) for _, _, hashes in _query_views(query)]
+    if query.inner_views:
+        sparse = np.zeros(len(query.frames), dtype=bool)
+        sparse[INNER_CANDIDATE_SAMPLING.select(query.times().tolist())] = True
+        chosen = np.nonzero(usable & sparse)[0]
+        views += [(chosen, keys.frame_keys(hashes[chosen], query.algorithm)) for hashes in query.inner_view_hashes()]
     # One ask per view, frame and chunk: the list it names and the rest of the frame's key.
-    view_keys = np.concatenate(views)
+    view_keys = np.concatenate([found for _, found in views])
     asked_keys = np.repeat(view_keys, keys.CHUNKS)
-    asked_frames = np.repeat(np.tile(frame_numbers, len(views)), keys.CHUNKS)
+    asked_frames = np.repeat(np.concatenate([numbers for numbers, _ in views]), keys.CHUNKS)
     asked_lists = keys.list_ids(np.tile(np.arange(keys.CHUNKS), len(view_keys)), keys.chunk_values(view_keys).ravel())
     found = index.posting_lists(_distinct(asked_lists).tolist())
     if not len(found):
@@ -528,6 +579,13 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
     return dict(zip(voted.tolist(), counts.tolist()))
 
 
+def _denser(query: Fingerprint, sampling: Sampling) -> bool:
+    """Whether ``query`` was sampled more densely than ``sampling``."""
+    given = query.sampling
+    return given is not None and given.mode == "every" and sampling.mode == "every" \
+        and given.interval < sampling.interval - 1e-9
+
+
 def _frames_needed(query: Fingerprint) -> int:
     """Query frames a candidate needs near frames for: :data:`MIN_FRAMES`, or all of a shorter query's."""
     return min(MIN_FRAMES, max(1, int(_usable(query).sum())))
@@ -541,21 +599,37 @@ def _with_near_frames(query: Fingerprint, references: dict[int, FrameArrays]) ->
     dropped here without aligning anything.
     """
     limit = int(FRAME_DISTANCE_SHARE * ALGORITHMS[query.algorithm].bits)
+    needed = _frames_needed(query)
+    counts = _near_frame_counts(references, [hashes for _, _, hashes in _query_views(query)], _usable(query), limit)
+    passed = {clip_id for clip_id, count in counts.items() if count >= needed}
+    # Cropped copies: the query's inner views against the inner pictures of the rest, at the
+    # candidate sampling (sixteen views a frame).
+    inner = {c: arrays for c, arrays in ((c, references[c].inner_arrays()) for c in references if c not in passed)
+             if arrays is not None}
+    if query.inner_views and inner:
+        sampled = query.resampled(CANDIDATE_SAMPLING) if _denser(query, CANDIDATE_SAMPLING) else query
+        counts = _near_frame_counts(inner, sampled.inner_view_hashes(), _usable(sampled), limit)
+        passed |= {clip_id for clip_id, count in counts.items() if count >= _frames_needed(sampled)}
+    return sorted(passed)
+
+
+def _near_frame_counts(references: dict[int, FrameArrays], views: list[np.ndarray], usable: np.ndarray,
+                       limit: int) -> dict[int, int]:
+    """For each reference, the most usable query frames of one view that have a frame within ``limit``
+    bits in it. One distance matrix per view for all references at once."""
     kept = {c: references[c].hashes()[_usable(references[c])] for c in sorted(references)}
     ids = [c for c, hashes in kept.items() if len(hashes)]
-    if not ids:
-        return []
+    if not ids or not usable.any():
+        return {}
     sizes = np.array([len(kept[c]) for c in ids], dtype=np.int64)
     stacked = np.concatenate([kept[c] for c in ids])
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    usable = _usable(query)
     best = np.zeros(len(ids), dtype=np.int64)
-    for _, _, hashes in _query_views(query):
+    for hashes in views:
         near = hamming_matrix(hashes[usable], stacked) <= limit
         # For each candidate: how many query frames have a near frame in it.
-        if len(near):
-            best = np.maximum(best, (np.add.reduceat(near, starts, axis=1) > 0).sum(axis=0))
-    return [clip_id for clip_id, count in zip(ids, best.tolist()) if count >= _frames_needed(query)]
+        best = np.maximum(best, (np.add.reduceat(near, starts, axis=1) > 0).sum(axis=0))
+    return dict(zip(ids, best.tolist()))
 
 
 def search(index: Index, query: Fingerprint, *, threshold: float = DEFAULT_THRESHOLD,

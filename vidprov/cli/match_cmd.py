@@ -128,7 +128,7 @@ def compare_command(first: str, second: str, as_json: bool, algorithm: str) -> N
     """
     query = _fingerprint(first, algorithm)
     with clip_progress(click.format_filename(second)) as progress:
-        reference = fingerprint(second, algorithm=algorithm, progress=progress)
+        reference = fingerprint(second, algorithm=algorithm, inner=True, progress=progress)
     result = matching.compare(query, reference)
     verdict = matching.judge(result)
     if as_json:

@@ -14,10 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..hashing import ALGORITHMS
+
+if TYPE_CHECKING:
+    from ..fingerprint import Fingerprint
 
 CHUNKS = 4
 CHUNK_BITS = 16
@@ -177,6 +181,15 @@ class PostingLists:
 
 def decode_postings(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype=POSTING)
+
+
+def fingerprint_postings(clip_id: int, fingerprint: Fingerprint) -> np.ndarray:
+    """Every posting of one stored fingerprint: its frames', then their inner pictures' (same frame numbers)."""
+    entries = clip_postings(clip_id, fingerprint.hashes(), fingerprint.algorithm)
+    inner = fingerprint.inner_hashes()
+    if inner is None or not len(inner):
+        return entries
+    return np.concatenate((entries, clip_postings(clip_id, inner, fingerprint.algorithm)))
 
 
 def clip_postings(clip_id: int, hashes: np.ndarray, algorithm: str) -> np.ndarray:

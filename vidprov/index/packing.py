@@ -4,8 +4,9 @@ Both backends store them the same way:
 
 * **frames** (:func:`pack_frames`): one zlib stream of the times, each 64-bit
   float XORed with the one before, the qualities, the frame numbers as
-  differences, and the hashes each XORed with the one before. Every step is
-  exact. A steady frame rate becomes runs of zeros, and so do the bits two
+  differences, and the hashes each XORed with the one before, then the
+  inner pictures' hashes likewise when the fingerprint has them (its header
+  names its ``inner`` box). Every step is exact. A steady frame rate becomes runs of zeros, and so do the bits two
   frames of one shot share, which is most of them.
 * **posting lists** (:func:`encode_lists`): for each list (``chunk * 65536 +
   value``, see :mod:`vidprov.index.keys`), *groups* of 7 bytes (clip id,
@@ -37,45 +38,68 @@ KEY48 = np.dtype([("low", "<u4"), ("high", "<u2")])
 MAX_GROUP = 255
 
 
+def _xored(hashes: np.ndarray) -> bytes:
+    """Each hash XORed with the one before: the bits two frames of a shot share become zeros."""
+    return (hashes ^ np.concatenate((np.zeros((1, hashes.shape[1]), dtype=np.uint8), hashes[:-1]))).tobytes()
+
+
 def pack_frames(fingerprint: Fingerprint) -> bytes:
-    """The frames of ``fingerprint`` (time, hash, quality, frame number) as one zlib stream."""
+    """The frames of ``fingerprint`` (time, hash, quality, frame number, inner hash) as one zlib stream."""
     times = fingerprint.times().astype("<f8").view("<u8")
     numbers = np.array([f.index for f in fingerprint.frames], dtype="<i8")
-    hashes = fingerprint.hashes()
+    inner = fingerprint.inner_hashes()
     return zlib.compress(b"".join((
         (times ^ np.concatenate((np.zeros(1, dtype="<u8"), times[:-1]))).tobytes(),
         np.array([f.quality for f in fingerprint.frames], dtype=np.uint8).tobytes(),
         np.diff(numbers, prepend=np.int64(0)).astype("<i8").tobytes(),
-        (hashes ^ np.concatenate((np.zeros((1, hashes.shape[1]), dtype=np.uint8), hashes[:-1]))).tobytes())))
+        _xored(fingerprint.hashes()),
+        _xored(inner) if inner is not None and len(inner) else b"")))
 
 
-def unpack_arrays(packed: bytes, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The frames :func:`pack_frames` packed, as arrays: times, qualities, frame numbers and hashes."""
+def unpack_arrays(packed: bytes, bits: int, inner: bool = False) \
+        -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The frames :func:`pack_frames` packed, as arrays: times, qualities, frame numbers, hashes and
+    (``inner``: the header has an inner box) the inner pictures' hashes, else None."""
     width = bits // 8
     data = zlib.decompress(packed)
-    count = len(data) // (17 + width)
+    count = len(data) // (17 + width * (2 if inner else 1))
     times = np.bitwise_xor.accumulate(np.frombuffer(data, dtype="<u8", count=count)).view("<f8")
     qualities = np.frombuffer(data, dtype=np.uint8, count=count, offset=8 * count)
     numbers = np.cumsum(np.frombuffer(data, dtype="<i8", count=count, offset=9 * count))
-    hashes = np.bitwise_xor.accumulate(np.frombuffer(data, dtype=np.uint8, offset=17 * count).reshape(count, width))
-    return times, qualities, numbers, hashes
+    hashes = np.bitwise_xor.accumulate(np.frombuffer(data, dtype=np.uint8, count=count * width,
+                                                     offset=17 * count).reshape(count, width))
+    inner_hashes = None
+    if inner:
+        inner_hashes = np.bitwise_xor.accumulate(np.frombuffer(data, dtype=np.uint8, count=count * width,
+                                                               offset=(17 + width) * count).reshape(count, width))
+    return times, qualities, numbers, hashes, inner_hashes
 
 
-def unpack_frames(packed: bytes, bits: int) -> tuple[FrameRecord, ...]:
-    """The frames :func:`pack_frames` packed, for hashes of ``bits`` bits."""
-    times, qualities, numbers, hashes = unpack_arrays(packed, bits)
+def _has_inner(header: dict[str, object]) -> bool:
+    return bool(header.get("inner"))
+
+
+def unpack_frames(packed: bytes, bits: int, header: dict[str, object] | None = None) -> tuple[FrameRecord, ...]:
+    """The frames :func:`pack_frames` packed, for hashes of ``bits`` bits, of a fingerprint with this
+    ``header`` (its JSON form without frames)."""
+    times, qualities, numbers, hashes, inner = unpack_arrays(packed, bits, _has_inner(header or {}))
     width, raw = bits // 8, hashes.tobytes()
-    return tuple(FrameRecord(t, FrameHash(raw[i * width:(i + 1) * width], bits), q, n)
+    inner_raw = inner.tobytes() if inner is not None else b""
+
+    def hash_at(data: bytes, i: int) -> FrameHash:
+        return FrameHash(data[i * width:(i + 1) * width], bits)
+
+    return tuple(FrameRecord(t, hash_at(raw, i), q, n, inner=hash_at(inner_raw, i) if inner_raw else None)
                  for i, (t, q, n) in enumerate(zip(times.tolist(), qualities.tolist(), numbers.tolist())))
 
 
 def frame_arrays(sha256: str, header: dict[str, object], packed: bytes) -> FrameArrays:
     """A stored fingerprint's :class:`~vidprov.fingerprint.FrameArrays`, from its header and packed frames."""
     algorithm = str(header["algorithm"])
-    times, qualities, _, hashes = unpack_arrays(packed, ALGORITHMS[algorithm].bits)
+    times, qualities, _, hashes, inner = unpack_arrays(packed, ALGORITHMS[algorithm].bits, _has_inner(header))
     duration = header.get("duration")
     return FrameArrays(sha256, algorithm, float(duration) if isinstance(duration, (int, float)) else None,
-                       times, hashes, qualities)
+                       times, hashes, qualities, inner)
 
 
 def encode_lists(entries: np.ndarray) -> tuple[list[int], list[bytes], list[bytes]]:

@@ -591,11 +591,11 @@ class PostgresIndex(Index):
         if bulk:
             stored = [int(row[0]) for row in self._execute(insert, (ids, *columns))]
             if stored:
-                self._write_run(np.concatenate([K.clip_postings(clip_id, by_id[clip_id].hashes(), self.algorithm)
+                self._write_run(np.concatenate([K.fingerprint_postings(clip_id, by_id[clip_id])
                                                 for clip_id in stored]))
             return
         # One statement: the fingerprints, and the postings of those that were new to the index.
-        entries = np.concatenate([K.clip_postings(clip_id, by_id[clip_id].hashes(), self.algorithm)
+        entries = np.concatenate([K.fingerprint_postings(clip_id, by_id[clip_id])
                                   for clip_id in ids])
         lists = (entries["chunk"].astype(np.int64) << K.CHUNK_BITS) | entries["value"]
         row = self._execute(
@@ -959,6 +959,7 @@ def _clip_from(sha256: str, record: str) -> Clip:
 
 def _fingerprint_columns(fingerprint: Fingerprint) -> tuple[str, bytes]:
     """A fingerprint as stored: its JSON header (without frames and sha256), and its frames packed."""
+    fingerprint = fingerprint.for_index()
     header = fingerprint.to_dict()
     del header["frames"], header["sha256"]
     return _json(header), pack_frames(fingerprint)
@@ -966,6 +967,6 @@ def _fingerprint_columns(fingerprint: Fingerprint) -> tuple[str, bytes]:
 
 def _fingerprint_from_columns(sha256: str, header: str, frames: bytes) -> Fingerprint:
     fields = json.loads(header)
-    records = unpack_frames(frames, ALGORITHMS[fields["algorithm"]].bits)
+    records = unpack_frames(frames, ALGORITHMS[fields["algorithm"]].bits, fields)
     fields.update(sha256=sha256, frames=[])
     return replace(Fingerprint.from_dict(fields), frames=records)

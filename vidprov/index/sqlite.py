@@ -386,11 +386,12 @@ class SQLiteIndex(Index):
     def _store_fingerprint(self, clip_id: int, fingerprint: Fingerprint) -> np.ndarray:
         """Store the fingerprint row; return its postings (chunk, value and posting per frame and chunk)."""
         self._require_layout()
+        fingerprint = fingerprint.for_index()
         header = fingerprint.to_dict()
         del header["frames"]
         self._db.execute("INSERT INTO frames (clip_id, header, packed) VALUES (?, ?, ?)",
                          (clip_id, _json(header), pack_frames(fingerprint)))
-        return K.clip_postings(clip_id, fingerprint.hashes(), self.algorithm)
+        return K.fingerprint_postings(clip_id, fingerprint)
 
     def _write_run(self, entries: np.ndarray) -> None:
         """Write postings (a ``keys.CHUNKED`` array) as a new run: one row per list."""
@@ -507,7 +508,7 @@ class SQLiteIndex(Index):
     def fingerprints(self, clip_ids: list[int]) -> dict[int, Fingerprint]:
         found: dict[int, Fingerprint] = {}
         for clip_id, data, packed in self._frame_rows(clip_ids):
-            frames = unpack_frames(packed, ALGORITHMS[data["algorithm"]].bits)
+            frames = unpack_frames(packed, ALGORITHMS[data["algorithm"]].bits, data)
             found[clip_id] = _with_frames(Fingerprint.from_dict({**data, "frames": []}), frames)
         return found
 
