@@ -11,6 +11,12 @@ bits from the one before, as consecutive frames of footage do. Queries are
   recall target being 0.99 of them found;
 * absent clips, never indexed: any match is a false one.
 
+With ``--inner-views``, each query frame also carries the sixteen inner views
+``vidprov match`` hashes for cropped copies (unrelated pictures here, as for a
+copy that is not cropped), so the look-ups cost what a real query's do. An
+indexed clip's 60 hashes stand for 30 frames and their inner pictures, as
+``vidprov add`` stores them, or 60 frames of an index made without them.
+
 Reported per size: add throughput (bulk load), size on disk, query latency p50
 and p95 per query clip in a warm process, the first query of a cold process
 (start-up, imports and opening the index included), single-clip add latency
@@ -37,7 +43,8 @@ import numpy as np
 
 from vidprov import match
 from vidprov.allocator import keep_freed_memory
-from vidprov.fingerprint import Fingerprint, FrameRecord
+from vidprov.borders import CropBox
+from vidprov.fingerprint import Fingerprint, FrameRecord, inner_view_boxes
 from vidprov.hashing import FrameHash
 from vidprov.index import open_index
 from vidprov.records import Clip
@@ -68,11 +75,19 @@ def noisy(hashes: np.ndarray, rng: np.random.Generator, flips: int = COPY_FLIPS)
     return np.packbits(bits, axis=1)
 
 
-def make_fingerprint(number: int, hashes: np.ndarray) -> Fingerprint:
-    frames = tuple(FrameRecord(i * 0.5, FrameHash(hashes[i].tobytes(), BITS), 100, i * 15) for i in range(FRAMES))
+VIEW_BOXES = inner_view_boxes(CropBox.full(1280, 720))
+
+
+def make_fingerprint(number: int, hashes: np.ndarray, views: list[np.ndarray] | None = None) -> Fingerprint:
+    """A clip's fingerprint; ``views`` (one array of frame hashes per inner view) make it a query's."""
+    def frame(i: int) -> FrameRecord:
+        inner_views = tuple(FrameHash(view[i].tobytes(), BITS) for view in views) if views else ()
+        return FrameRecord(i * 0.5, FrameHash(hashes[i].tobytes(), BITS), 100, i * 15, inner_views=inner_views)
+
     return Fingerprint(sha256=f"{number:064x}", algorithm="pdq", params=(("input", "gray64"),),
                        duration=FRAMES * 0.5, fps=30.0, width=1280, height=720, codec="h264", crop=None,
-                       frames=frames, size=1000 + number)
+                       frames=tuple(frame(i) for i in range(FRAMES)), size=1000 + number,
+                       inner_views=VIEW_BOXES if views else ())
 
 
 def clip_for(fp: Fingerprint) -> Clip:
@@ -152,10 +167,15 @@ def preload(location: str) -> None:
 
 
 def measure(location: str, size: int, kept: dict[int, np.ndarray], seed: int,
-            allocator: str = "keep", warm: bool = False) -> dict[str, object]:
+            allocator: str = "keep", warm: bool = False, inner_views: bool = False) -> dict[str, object]:
     rng = np.random.default_rng(seed + 1)
-    copies = [(number, make_fingerprint(10**12 + number, noisy(hashes, rng))) for number, hashes in kept.items()]
-    absent = [make_fingerprint(10**13 + n, synthetic_hashes(rng)) for n in range(len(copies))]
+
+    def views() -> list[np.ndarray] | None:
+        return [synthetic_hashes(rng) for _ in VIEW_BOXES] if inner_views else None
+
+    copies = [(number, make_fingerprint(10**12 + number, noisy(hashes, rng), views()))
+              for number, hashes in kept.items()]
+    absent = [make_fingerprint(10**13 + n, synthetic_hashes(rng), views()) for n in range(len(copies))]
     latencies: list[float] = []
     found = false = 0
     if warm:
@@ -211,6 +231,8 @@ def main() -> None:
     parser.add_argument("--allocator", choices=("keep", "default"), default="keep",
                         help="keep: freed memory kept for reuse, as the vidprov command does "
                              "(vidprov.allocator); default: glibc as it comes")
+    parser.add_argument("--inner-views", action="store_true",
+                        help="give each query frame the sixteen inner views vidprov match hashes for crops")
     parser.add_argument("--preload", action="store_true",
                         help="read the whole index (PostgreSQL: pg_prewarm) before measuring queries")
     args = parser.parse_args()
@@ -245,7 +267,7 @@ def main() -> None:
                     with open_index(location, create=True) as index:
                         getattr(index, "drop_everything")()
                 seconds, kept = build(location, size, args.seed)
-            result = measure(location, size, kept, args.seed, args.allocator, args.preload)
+            result = measure(location, size, kept, args.seed, args.allocator, args.preload, args.inner_views)
             if backend == "sqlite":
                 on_disk = disk_size(location)
             else:

@@ -51,3 +51,14 @@ def letterbox(rgb: np.ndarray, top: int, bottom: int, left: int = 0, right: int 
     out = np.full((height + top + bottom, width + left + right, 3), colour, np.uint8)
     out[top:top + height, left:left + width] = rgb
     return out
+
+
+def cropped_copy(folder: Path, spec: samples.ClipSpec, left: int, top: int, name: str = "cropped") -> Path:
+    """The footage with 90% of its width and height kept, ``left`` and ``top`` pixels in, re-encoded."""
+    from vidprov.fingerprint import CROPPED_SHARE
+
+    width, height = int(spec.width * CROPPED_SHARE) // 2 * 2, int(spec.height * CROPPED_SHARE) // 2 * 2
+    frames = [(t, np.ascontiguousarray(f[top:top + height, left:left + width])) for t, f in samples.render(spec)]
+    path = folder / f"{name}.mp4"
+    samples.write_frames(path, frames, fps=25, options={"crf": "28"})
+    return path

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import CORPUS, needs_corpus
+from conftest import CORPUS, cropped_copy, needs_corpus
 from vidprov import ingest, match, samples
 from vidprov.borders import CropBox
 from vidprov.errors import ValidationError
@@ -21,15 +21,6 @@ from vidprov.fingerprint import (
     inner_view_boxes,
 )
 from vidprov.index import open_index
-
-
-def cropped_copy(tmp_path: Path, spec: samples.ClipSpec, left: int, top: int, name: str = "cropped") -> Path:
-    """The footage with 90% of its width and height kept, ``left`` and ``top`` pixels in, re-encoded."""
-    width, height = int(spec.width * CROPPED_SHARE) // 2 * 2, int(spec.height * CROPPED_SHARE) // 2 * 2
-    frames = [(t, np.ascontiguousarray(f[top:top + height, left:left + width])) for t, f in samples.render(spec)]
-    path = tmp_path / f"{name}.mp4"
-    samples.write_frames(path, frames, fps=25, options={"crf": "28"})
-    return path
 
 
 def test_boxes_hold_the_inner_picture_of_any_ten_percent_crop() -> None:

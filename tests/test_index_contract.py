@@ -17,7 +17,8 @@ import pytest
 
 from vidprov import match, samples
 from vidprov.errors import ValidationError
-from vidprov.fingerprint import Fingerprint, fingerprint
+from conftest import cropped_copy
+from vidprov.fingerprint import DEFAULT_SAMPLING, Fingerprint, fingerprint
 from vidprov.index import ClipFilter, open_index
 from vidprov.index import keys as K
 from vidprov.index.base import Index
@@ -212,6 +213,29 @@ def test_same_results_from_hashes(index: Index, fps: dict[str, Fingerprint]) -> 
     votes = match.candidate_votes(index, fp)
     assert votes == {stored.id: int(np.sum([f.quality >= match.MIN_QUALITY for f in fp.frames]))}
     assert Timestamp  # the records API used above stays importable from vidprov.records
+
+
+def test_inner_pictures_are_stored_and_searched(index: Index, tmp_path: Path,
+                                                footage: tuple[Path, samples.ClipSpec], other_footage: Path) -> None:
+    path, spec = footage
+    fp = fingerprint(path, inner=True)
+    stored = index.add_clip(clip_of(fp), fp)
+    query = match.fingerprint_query(other_footage)
+    other = index.add_clip(clip_of(query), query.resampled(query.sampling or DEFAULT_SAMPLING))
+    assert index.fingerprint(stored.id) == fp
+    # A query's own views (mirror, windows, inner views) are not stored; its inner pictures are.
+    kept = index.fingerprint(other.id)
+    assert kept == query.for_index() and kept.inner is not None and not kept.inner_views
+    arrays = index.frame_arrays([stored.id])[stored.id]
+    assert np.array_equal(arrays.inner_arrays().hashes(), fp.inner_hashes())
+    # The inner pictures are in the posting lists: each inner key is found under the clip.
+    inner_keys = K.frame_keys(fp.inner_hashes(), "pdq")
+    lists = index.posting_lists(sorted({int(v) for v in K.list_ids(np.zeros(len(inner_keys), int),
+                                                                      K.chunk_values(inner_keys)[:, 0])}))
+    found = K.whole_keys(lists.rests, lists.posting_lists())[lists.clips == stored.id]
+    assert set(inner_keys.tolist()) <= set(found.tolist())
+    results = match.search(index, match.fingerprint_query(cropped_copy(tmp_path, spec, 22, 5)))
+    assert [m.clip_id for m in results] == [stored.id] and results[0].cropped
 
 
 def test_key_rests_rebuild_the_whole_keys() -> None:
