@@ -11,11 +11,12 @@ bits from the one before, as consecutive frames of footage do. Queries are
   recall target being 0.99 of them found;
 * absent clips, never indexed: any match is a false one.
 
-With ``--inner-views``, each query frame also carries the sixteen inner views
-``vidprov match`` hashes for cropped copies (unrelated pictures here, as for a
-copy that is not cropped), so the look-ups cost what a real query's do. An
-indexed clip's 60 hashes stand for 30 frames and their inner pictures, as
-``vidprov add`` stores them, or 60 frames of an index made without them.
+With ``--inner``, the 60 hashes of a clip are 30 frames and their inner
+pictures, as ``vidprov add`` stores a clip (the inner pictures' hashes drift
+like the frames'), and each query frame also carries the sixteen inner views
+``vidprov match`` hashes for cropped copies (unrelated pictures here, as for
+a copy that is not cropped), so the look-ups cost what a real query's do.
+An index filled with ``--inner`` is measured with ``--inner``.
 
 Reported per size: add throughput (bulk load), size on disk, query latency p50
 and p95 per query clip in a warm process, the first query of a cold process
@@ -78,15 +79,25 @@ def noisy(hashes: np.ndarray, rng: np.random.Generator, flips: int = COPY_FLIPS)
 VIEW_BOXES = inner_view_boxes(CropBox.full(1280, 720))
 
 
-def make_fingerprint(number: int, hashes: np.ndarray, views: list[np.ndarray] | None = None) -> Fingerprint:
-    """A clip's fingerprint; ``views`` (one array of frame hashes per inner view) make it a query's."""
+INNER_BOX = CropBox(128, 72, 1024, 576)
+
+
+def make_fingerprint(number: int, hashes: np.ndarray, views: list[np.ndarray] | None = None,
+                     inner: bool = False) -> Fingerprint:
+    """A clip's fingerprint from 60 hashes: 60 frames, or (``inner``) 30 frames and their inner pictures.
+    ``views`` (one array of frame hashes per inner view) make it a query's."""
+    count = FRAMES // 2 if inner else FRAMES
+
     def frame(i: int) -> FrameRecord:
         inner_views = tuple(FrameHash(view[i].tobytes(), BITS) for view in views) if views else ()
-        return FrameRecord(i * 0.5, FrameHash(hashes[i].tobytes(), BITS), 100, i * 15, inner_views=inner_views)
+        inner_hash = FrameHash(hashes[count + i].tobytes(), BITS) if inner and not views else None
+        return FrameRecord(i * 0.5, FrameHash(hashes[i].tobytes(), BITS), 100, i * 15, inner=inner_hash,
+                           inner_views=inner_views)
 
     return Fingerprint(sha256=f"{number:064x}", algorithm="pdq", params=(("input", "gray64"),),
-                       duration=FRAMES * 0.5, fps=30.0, width=1280, height=720, codec="h264", crop=None,
-                       frames=tuple(frame(i) for i in range(FRAMES)), size=1000 + number,
+                       duration=count * 0.5, fps=30.0, width=1280, height=720, codec="h264", crop=None,
+                       frames=tuple(frame(i) for i in range(count)), size=1000 + number,
+                       inner=INNER_BOX if inner and not views else None,
                        inner_views=VIEW_BOXES if views else ())
 
 
@@ -110,7 +121,7 @@ def replay(size: int, seed: int) -> dict[int, np.ndarray]:
     return kept
 
 
-def build(location: str, size: int, seed: int) -> tuple[float, dict[int, np.ndarray]]:
+def build(location: str, size: int, seed: int, inner: bool = False) -> tuple[float, dict[int, np.ndarray]]:
     """Fill a new index with ``size`` clips; return seconds taken and the hashes of sampled clips."""
     rng = np.random.default_rng(seed)
     sampled = set(rng.choice(size, size=min(QUERIES, size), replace=False).tolist())
@@ -123,7 +134,7 @@ def build(location: str, size: int, seed: int) -> tuple[float, dict[int, np.ndar
                 hashes = synthetic_hashes(rng)
                 if number in sampled:
                     kept[number] = hashes
-                fp = make_fingerprint(number, hashes)
+                fp = make_fingerprint(number, hashes, inner=inner)
                 items.append((clip_for(fp), fp, None))
             index.add_clips(items)
             print(f"  {min(size, first + BATCH):>9,} clips, {time.perf_counter() - start:7.1f} s",
@@ -167,15 +178,15 @@ def preload(location: str) -> None:
 
 
 def measure(location: str, size: int, kept: dict[int, np.ndarray], seed: int,
-            allocator: str = "keep", warm: bool = False, inner_views: bool = False) -> dict[str, object]:
+            allocator: str = "keep", warm: bool = False, inner: bool = False) -> dict[str, object]:
     rng = np.random.default_rng(seed + 1)
 
     def views() -> list[np.ndarray] | None:
-        return [synthetic_hashes(rng) for _ in VIEW_BOXES] if inner_views else None
+        return [synthetic_hashes(rng) for _ in VIEW_BOXES] if inner else None
 
-    copies = [(number, make_fingerprint(10**12 + number, noisy(hashes, rng), views()))
+    copies = [(number, make_fingerprint(10**12 + number, noisy(hashes, rng), views(), inner))
               for number, hashes in kept.items()]
-    absent = [make_fingerprint(10**13 + n, synthetic_hashes(rng), views()) for n in range(len(copies))]
+    absent = [make_fingerprint(10**13 + n, synthetic_hashes(rng), views(), inner) for n in range(len(copies))]
     latencies: list[float] = []
     found = false = 0
     if warm:
@@ -196,7 +207,7 @@ def measure(location: str, size: int, kept: dict[int, np.ndarray], seed: int,
         adds = []
         first = 10**14 + index.count_clips()  # new clips, also when an index is measured again (--reuse)
         for n in range(20):
-            fp = make_fingerprint(first + n, synthetic_hashes(rng))
+            fp = make_fingerprint(first + n, synthetic_hashes(rng), inner=inner)
             start = time.perf_counter()
             index.add_clip(clip_for(fp), fp)
             adds.append(time.perf_counter() - start)
@@ -231,8 +242,8 @@ def main() -> None:
     parser.add_argument("--allocator", choices=("keep", "default"), default="keep",
                         help="keep: freed memory kept for reuse, as the vidprov command does "
                              "(vidprov.allocator); default: glibc as it comes")
-    parser.add_argument("--inner-views", action="store_true",
-                        help="give each query frame the sixteen inner views vidprov match hashes for crops")
+    parser.add_argument("--inner", action="store_true",
+                        help="clips of 30 frames and their inner pictures; queries with sixteen inner views a frame")
     parser.add_argument("--preload", action="store_true",
                         help="read the whole index (PostgreSQL: pg_prewarm) before measuring queries")
     args = parser.parse_args()
@@ -246,7 +257,7 @@ def main() -> None:
     for size in [int(s) for s in args.sizes.split(",")]:
         for backend in args.backends.split(","):
             if backend == "sqlite":
-                location = str(workdir / f"scale-{size}.db")
+                location = str(workdir / f"scale-{size}{'-inner' if args.inner else ''}.db")
             elif not args.postgres:
                 print(f"note: no --postgres URL; {backend} skipped", file=sys.stderr)
                 continue
@@ -266,8 +277,8 @@ def main() -> None:
                 else:
                     with open_index(location, create=True) as index:
                         getattr(index, "drop_everything")()
-                seconds, kept = build(location, size, args.seed)
-            result = measure(location, size, kept, args.seed, args.allocator, args.preload, args.inner_views)
+                seconds, kept = build(location, size, args.seed, args.inner)
+            result = measure(location, size, kept, args.seed, args.allocator, args.preload, args.inner)
             if backend == "sqlite":
                 on_disk = disk_size(location)
             else:

@@ -230,7 +230,7 @@ def test_inner_pictures_are_stored_and_searched(index: Index, tmp_path: Path,
     assert np.array_equal(arrays.inner_arrays().hashes(), fp.inner_hashes())
     # The inner pictures are in the posting lists: each inner key is found under the clip.
     inner_keys = K.frame_keys(fp.inner_hashes(), "pdq")
-    lists = index.posting_lists(sorted({int(v) for v in K.list_ids(np.zeros(len(inner_keys), int),
+    lists = index.posting_lists(sorted({int(v) for v in K.list_ids(np.full(len(inner_keys), K.INNER_CHUNKS),
                                                                       K.chunk_values(inner_keys)[:, 0])}))
     found = K.whole_keys(lists.rests, lists.posting_lists())[lists.clips == stored.id]
     assert set(inner_keys.tolist()) <= set(found.tolist())

@@ -55,8 +55,9 @@ MAX_ALIGNMENTS = 8
 #: Of a query's inner views (the places a cropped copy may show its source's inner picture), how many
 #: are aligned with a reference: those with the most frames plainly the same picture as its inner ones.
 INNER_VIEWS_ALIGNED = 2
-#: How a query's inner views are sampled when looking up candidates: sixteen views a frame are many keys.
-INNER_CANDIDATE_SAMPLING = Sampling.every(0.5)
+#: Query frames (evenly spread) whose inner views are looked up for candidates: sixteen views a frame are
+#: many keys, and a cropped copy is cropped the same way throughout, so a few frames find it.
+INNER_CANDIDATE_FRAMES = 8
 #: How a query clip is sampled: eight frames a second against the index's two, so that some query
 #: frame falls within 1/16 s of every indexed one, however the copy was trimmed. In fast motion, frames
 #: a quarter of a second apart are different pictures.
@@ -549,17 +550,22 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
     frame_numbers = np.nonzero(usable)[0]
     if not frame_numbers.size:
         return {}
-    views = [(frame_numbers, keys.frame_keys(hashes[usable], query.algorithm)) for _, _, hashes in _query_views(query)]
+    # (first chunk of the lists to read, query frame numbers, their keys) per view.
+    views = [(0, frame_numbers, keys.frame_keys(hashes[usable], query.algorithm))
+             for _, _, hashes in _query_views(query)]
     if query.inner_views:
-        sparse = np.zeros(len(query.frames), dtype=bool)
-        sparse[INNER_CANDIDATE_SAMPLING.select(query.times().tolist())] = True
-        chosen = np.nonzero(usable & sparse)[0]
-        views += [(chosen, keys.frame_keys(hashes[chosen], query.algorithm)) for hashes in query.inner_view_hashes()]
+        chosen = frame_numbers[np.unique(np.linspace(0, len(frame_numbers) - 1,
+                                                     min(len(frame_numbers), INNER_CANDIDATE_FRAMES)).round())
+                               .astype(np.int64)]
+        views += [(keys.INNER_CHUNKS, chosen, keys.frame_keys(hashes[chosen], query.algorithm))
+                  for hashes in query.inner_view_hashes()]
     # One ask per view, frame and chunk: the list it names and the rest of the frame's key.
-    view_keys = np.concatenate([found for _, found in views])
+    view_keys = np.concatenate([found for _, _, found in views])
     asked_keys = np.repeat(view_keys, keys.CHUNKS)
-    asked_frames = np.repeat(np.concatenate([numbers for numbers, _ in views]), keys.CHUNKS)
-    asked_lists = keys.list_ids(np.tile(np.arange(keys.CHUNKS), len(view_keys)), keys.chunk_values(view_keys).ravel())
+    asked_frames = np.repeat(np.concatenate([numbers for _, numbers, _ in views]), keys.CHUNKS)
+    first_chunks = np.repeat(np.array([first for first, _, found in views]), [len(found) for _, _, found in views])
+    asked_chunks = (first_chunks[:, None] + np.arange(keys.CHUNKS)[None, :]).ravel()
+    asked_lists = keys.list_ids(asked_chunks, keys.chunk_values(view_keys).ravel())
     found = index.posting_lists(_distinct(asked_lists).tolist())
     if not len(found):
         return {}

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 CHUNKS = 4
 CHUNK_BITS = 16
+#: Keys of frames' inner pictures (see :func:`vidprov.fingerprint.inner_box`) go in lists of their own,
+#: chunk numbers ``INNER_CHUNKS + c``: a query's whole frames never read them, and its inner views
+#: read nothing else.
+INNER_CHUNKS = CHUNKS
 
 #: One posting: clip id, frame number within the clip's fingerprint, the frame's 64-bit key.
 POSTING = np.dtype([("clip", "<u4"), ("frame", "<u2"), ("key", "<u8")])
@@ -84,7 +88,7 @@ def list_ids(chunks: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def _shifts(lists: np.ndarray) -> np.ndarray:
     """Bit position of each list's chunk within the 64-bit key."""
-    return (48 - CHUNK_BITS * (np.asarray(lists, dtype=np.int64) >> CHUNK_BITS)).astype(np.uint64)
+    return (48 - CHUNK_BITS * ((np.asarray(lists, dtype=np.int64) >> CHUNK_BITS) % CHUNKS)).astype(np.uint64)
 
 
 def key_rests(keys: np.ndarray, lists: np.ndarray) -> np.ndarray:
@@ -184,22 +188,24 @@ def decode_postings(blob: bytes) -> np.ndarray:
 
 
 def fingerprint_postings(clip_id: int, fingerprint: Fingerprint) -> np.ndarray:
-    """Every posting of one stored fingerprint: its frames', then their inner pictures' (same frame numbers)."""
+    """Every posting of one stored fingerprint: its frames', then their inner pictures' (same frame numbers,
+    lists of their own: :data:`INNER_CHUNKS`)."""
     entries = clip_postings(clip_id, fingerprint.hashes(), fingerprint.algorithm)
     inner = fingerprint.inner_hashes()
     if inner is None or not len(inner):
         return entries
-    return np.concatenate((entries, clip_postings(clip_id, inner, fingerprint.algorithm)))
+    return np.concatenate((entries, clip_postings(clip_id, inner, fingerprint.algorithm, INNER_CHUNKS)))
 
 
-def clip_postings(clip_id: int, hashes: np.ndarray, algorithm: str) -> np.ndarray:
-    """Every posting of one clip: for each frame and chunk, the list it goes in (``CHUNKED``)."""
+def clip_postings(clip_id: int, hashes: np.ndarray, algorithm: str, first_chunk: int = 0) -> np.ndarray:
+    """Every posting of one clip: for each frame and chunk, the list it goes in (``CHUNKED``); chunks are
+    numbered from ``first_chunk``."""
     hashes = hashes[:MAX_FRAMES]
     keys = frame_keys(hashes, algorithm)
     chunks = chunk_values(keys)
     count = len(keys)
     entries = np.empty(count * CHUNKS, dtype=CHUNKED)
-    entries["chunk"] = np.tile(np.arange(CHUNKS), count)
+    entries["chunk"] = np.tile(np.arange(CHUNKS) + first_chunk, count)
     entries["value"] = chunks.ravel()
     entries["clip"] = clip_id
     entries["frame"] = np.repeat(np.arange(count), CHUNKS)
