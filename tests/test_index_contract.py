@@ -238,6 +238,23 @@ def test_inner_pictures_are_stored_and_searched(index: Index, tmp_path: Path,
     assert [m.clip_id for m in results] == [stored.id] and results[0].cropped
 
 
+def test_joined_posting_lists_equal_the_postings_gathered_afresh() -> None:
+    rng = np.random.default_rng(3)
+
+    def some(count: int) -> K.PostingLists:
+        return K.PostingLists.of_postings(rng.integers(0, 20, count), rng.integers(0, 100, count),
+                                          rng.integers(0, 50, count), rng.integers(0, 1 << 48, count).astype(np.uint64))
+
+    for _ in range(50):
+        parts = [some(int(rng.integers(1, 60))) for _ in range(3)]
+        joined = parts[0].join(parts[1]).join(parts[2])
+        afresh = K.PostingLists.of_postings(*(np.concatenate([getattr(p, name)() if callable(getattr(p, name))
+                                                              else getattr(p, name) for p in parts])
+                                              for name in ("posting_lists", "clips", "frames", "rests")))
+        for name in ("lists", "bounds", "clips", "rests", "frames"):
+            assert np.array_equal(getattr(joined, name), getattr(afresh, name)), name
+
+
 def test_key_rests_rebuild_the_whole_keys() -> None:
     rng = np.random.default_rng(8)
     frame_keys = np.concatenate((np.array([0, 2**64 - 1, 2**63, 1], dtype=np.uint64),

@@ -12,7 +12,7 @@ grows with the length of the lists looked up, not with the size of the index.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -128,6 +128,9 @@ class PostingLists:
     rests: np.ndarray      # uint64
     run_firsts: np.ndarray  # int64
     run_sizes: np.ndarray   # int64, summing to the number of postings
+    #: Lists joined (:meth:`join`) keep their parts, and where each part's postings went, instead of runs:
+    #: frame numbers are seldom asked for, and working them out is most of a join's cost.
+    parts: tuple[tuple[PostingLists, np.ndarray], ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
     def of_postings(cls, lists: np.ndarray, clips: np.ndarray, frames: np.ndarray,
@@ -155,6 +158,11 @@ class PostingLists:
     @cached_property
     def frames(self) -> np.ndarray:
         """The frame number of each posting (``int64``)."""
+        if self.parts:
+            frames = np.empty(len(self.clips), dtype=np.int64)
+            for part, positions in self.parts:
+                frames[positions] = part.frames
+            return frames
         sizes = self.run_sizes
         return np.repeat(self.run_firsts - (np.cumsum(sizes) - sizes), sizes) + np.arange(len(self.clips))
 
@@ -168,10 +176,26 @@ class PostingLists:
             return self
         if not len(self):
             return other
-        return PostingLists.of_postings(np.concatenate((self.posting_lists(), other.posting_lists())),
-                                        np.concatenate((self.clips, other.clips)),
-                                        np.concatenate((self.frames, other.frames)),
-                                        np.concatenate((self.rests, other.rests)))
+        lists = np.union1d(self.lists, other.lists)
+        mine, theirs = np.searchsorted(lists, self.lists), np.searchsorted(lists, other.lists)
+        my_sizes, their_sizes = np.diff(self.bounds), np.diff(other.bounds)
+        sizes = np.zeros(len(lists), dtype=np.int64)
+        sizes[mine] += my_sizes
+        sizes[theirs] += their_sizes
+        bounds = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        # Where each posting goes: this one's at the start of its list, the other's after them.
+        my_count = np.zeros(len(lists), dtype=np.int64)
+        my_count[mine] = my_sizes
+        my_positions = np.repeat(bounds[mine] - self.bounds[:-1], my_sizes) + np.arange(len(self.clips))
+        their_positions = np.repeat(bounds[theirs] + my_count[theirs] - other.bounds[:-1], their_sizes) \
+            + np.arange(len(other.clips))
+        clips = np.empty(len(self.clips) + len(other.clips), dtype=np.uint32)
+        rests = np.empty(len(clips), dtype=np.uint64)
+        clips[my_positions], clips[their_positions] = self.clips, other.clips
+        rests[my_positions], rests[their_positions] = self.rests, other.rests
+        empty = np.zeros(0, dtype=np.int64)
+        return PostingLists(lists, bounds, clips, rests, empty, empty,
+                            ((self, my_positions), (other, their_positions)))
 
     def as_dict(self) -> dict[tuple[int, int], np.ndarray]:
         """One :data:`POSTING` array (whole keys) per (chunk number, chunk value)."""
