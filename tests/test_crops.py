@@ -115,3 +115,25 @@ def test_inner_hashes_round_trip_and_are_checked(footage: tuple[Path, samples.Cl
     data["frames"][0]["inner_views"] = [data["frames"][0]["hash"]]
     with pytest.raises(ValidationError, match="inner views"):
         Fingerprint.from_dict(data)
+
+
+def test_report_and_cli_show_a_cropped_match(tmp_path: Path, footage: tuple[Path, samples.ClipSpec]) -> None:
+    from click.testing import CliRunner
+
+    from vidprov.cli import main
+    from vidprov.report import pair_times
+
+    path, spec = footage
+    copy = cropped_copy(tmp_path, spec, 9, 17)
+    query, reference = match.fingerprint_query(copy), fingerprint(path, inner=True)
+    found = match.compare(query, reference)
+    assert found is not None and found.cropped
+    pairs = pair_times(found, query, reference)
+    # The distances shown are those of the inner pictures that matched, not of the whole frames.
+    assert pairs and max(distance for _, _, distance in pairs) <= 0.36 * 256
+    index = tmp_path / "index.db"
+    runner = CliRunner()
+    assert runner.invoke(main, ["add", str(path), "--index", str(index)]).exit_code == 0
+    result = runner.invoke(main, ["match", str(copy), "--index", str(index)])
+    assert result.exit_code == 0, result.output
+    assert "cropped" in result.output and "matches  1" in result.output

@@ -31,6 +31,8 @@ def _describe(match: matching.Match, number: int, index: Index | None = None) ->
     flags = " mirrored" if match.mirrored else ""
     if match.window is not None:
         flags += f" inside {match.window} of the frame"
+    if match.cropped:
+        flags += " cropped"
     speed = f" speed x{match.speed:.2f}" if abs(match.speed - 1) > 0.03 else ""
     head = f"{number}. " if number else ""
     lines = [f"  {head}clip {match.clip_id if match.clip_id is not None else ''} score {match.score:.2f}  "

@@ -293,14 +293,17 @@ def pair_times(item: Match, query: Fingerprint, reference: Fingerprint,
             # sampled more densely than the index, the nearest in time is the same picture.
             back = segment.query_start + (float(r_times[r]) - segment.reference_start) / item.speed
             q = int(inside[np.argmin(np.abs(q_times[inside] - back))])
-            frame = query.frames[q]
-            if item.mirrored and frame.mirror is not None:
-                view = frame.mirror
+            frame, stored = query.frames[q], reference.frames[r]
+            if item.cropped and frame.inner_views and stored.inner is not None:
+                # A cropped copy matched the reference's inner picture in one of its inner views.
+                distance = min(view - stored.inner for view in frame.inner_views)
+            elif item.mirrored and frame.mirror is not None:
+                distance = frame.mirror - stored.hash
             elif window_number is not None and window_number < len(frame.windows):
-                view = frame.windows[window_number]
+                distance = frame.windows[window_number] - stored.hash
             else:
-                view = frame.hash
-            picks.setdefault(frame.t, (frame.t, reference.frames[r].t, view - reference.frames[r].hash))
+                distance = frame.hash - stored.hash
+            picks.setdefault(frame.t, (frame.t, stored.t, distance))
     return sorted(picks.values())[:limit]
 
 
