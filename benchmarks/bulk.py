@@ -8,8 +8,9 @@ scaled and re-encoded at a drawn quality (seeded; cached in
 benchmarks/.cache/bulk/, never in the repository). Each round, in one
 process and in this order, it:
 
-* fingerprints every clip with bare ``vidprov.fingerprint`` (the work any
-  ingest must do), summing the times: once decoding on one thread, as each
+* fingerprints every clip with bare ``vidprov.fingerprint`` as ``vidprov add``
+  makes it, inner pictures included (the work any ingest must do), summing
+  the times: once decoding on one thread, as each
   worker of ``add_many`` does, and once with FFmpeg's threads on every core,
   the fastest one process does alone;
 * adds every clip to a new SQLite index with ``add_many(jobs=1)``;
@@ -108,7 +109,7 @@ def bare(clips: list[Path], threads: int | None) -> float:
     """Seconds to fingerprint every clip, one after another, with nothing else."""
     started = time.perf_counter()
     for clip in clips:
-        fingerprint(clip, threads=threads)
+        fingerprint(clip, threads=threads, inner=True)  # as vidprov add makes it
     return time.perf_counter() - started
 
 

@@ -554,9 +554,7 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
     views = [(0, frame_numbers, keys.frame_keys(hashes[usable], query.algorithm))
              for _, _, hashes in _query_views(query)]
     if query.inner_views:
-        chosen = frame_numbers[np.unique(np.linspace(0, len(frame_numbers) - 1,
-                                                     min(len(frame_numbers), INNER_CANDIDATE_FRAMES)).round())
-                               .astype(np.int64)]
+        chosen = _inner_lookup_frames(query)
         views += [(keys.INNER_CHUNKS, chosen, keys.frame_keys(hashes[chosen], query.algorithm))
                   for hashes in query.inner_view_hashes()]
     # One ask per view, frame and chunk: the list it names and the rest of the frame's key.
@@ -585,6 +583,16 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
     return dict(zip(voted.tolist(), counts.tolist()))
 
 
+def _inner_lookup_frames(query: Fingerprint) -> np.ndarray:
+    """The usable frames (numbers) of a query sampled for candidates whose inner views are looked up:
+    :data:`INNER_CANDIDATE_FRAMES` of them, evenly spread."""
+    usable = np.nonzero(_usable(query))[0]
+    if not len(usable):
+        return usable
+    spread = np.linspace(0, len(usable) - 1, min(len(usable), INNER_CANDIDATE_FRAMES)).round().astype(np.int64)
+    return usable[np.unique(spread)]
+
+
 def _denser(query: Fingerprint, sampling: Sampling) -> bool:
     """Whether ``query`` was sampled more densely than ``sampling``."""
     given = query.sampling
@@ -608,14 +616,16 @@ def _with_near_frames(query: Fingerprint, references: dict[int, FrameArrays]) ->
     needed = _frames_needed(query)
     counts = _near_frame_counts(references, [hashes for _, _, hashes in _query_views(query)], _usable(query), limit)
     passed = {clip_id for clip_id, count in counts.items() if count >= needed}
-    # Cropped copies: the query's inner views against the inner pictures of the rest, at the
-    # candidate sampling (sixteen views a frame).
+    # Cropped copies: the query's inner views against the inner pictures of the rest, on the frames
+    # whose inner views were looked up (sixteen views a frame).
     inner = {c: arrays for c, arrays in ((c, references[c].inner_arrays()) for c in references if c not in passed)
              if arrays is not None}
     if query.inner_views and inner:
         sampled = query.resampled(CANDIDATE_SAMPLING) if _denser(query, CANDIDATE_SAMPLING) else query
-        counts = _near_frame_counts(inner, sampled.inner_view_hashes(), _usable(sampled), limit)
-        passed |= {clip_id for clip_id, count in counts.items() if count >= _frames_needed(sampled)}
+        chosen = _inner_lookup_frames(sampled)
+        counts = _near_frame_counts(inner, [hashes[chosen] for hashes in sampled.inner_view_hashes()],
+                                    np.ones(len(chosen), dtype=bool), limit)
+        passed |= {clip_id for clip_id, count in counts.items() if count >= min(MIN_FRAMES, max(1, len(chosen)))}
     return sorted(passed)
 
 
