@@ -143,3 +143,12 @@ def test_batched_pdq_is_pdqhash_bit_for_bit() -> None:
             usable += 1
             assert digest == expected
     assert usable > 200
+
+
+@pytest.mark.parametrize("algorithm", ["pdq", "phash"])
+def test_digests_are_the_hashes_without_the_quality(algorithm: str) -> None:
+    rng = np.random.default_rng(5)
+    images = rng.integers(0, 256, (12, 64, 64), dtype=np.uint8)
+    images[3] = 0  # a black frame too
+    hasher = get_hasher(algorithm)
+    assert hasher.digests(images) == [digest for digest, _ in hasher.hash_images(images)]

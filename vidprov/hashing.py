@@ -143,6 +143,11 @@ class Hasher(abc.ABC):
         """
         return [self.hash_image(gray) for gray in grays]
 
+    def digests(self, grays: np.ndarray) -> list[FrameHash]:
+        """The hashes alone of a stack of gray images, for views whose quality is not kept (mirrored,
+        inside a window); algorithms that can skip the quality score override it."""
+        return [digest for digest, _ in self.hash_images(grays)]
+
     def hash_rgb(self, rgb: np.ndarray) -> tuple[FrameHash, int]:
         """Hash an RGB image (H, W, 3). Algorithms that use colour override this."""
         import cv2
@@ -185,20 +190,31 @@ class PDQHasher(Hasher):
         if grays.ndim != 3 or grays.shape[1:] != (HASH_INPUT_SIZE, HASH_INPUT_SIZE):
             return super().hash_images(grays)
         luma = grays.astype(np.float32)
-        # One small product per frame: each stays under OpenBLAS's threading
-        # threshold, so no BLAS threads spin against the decoder's threads.
-        flat = np.stack([_PDQ_DCT @ frame @ _PDQ_DCT.T for frame in luma.astype(np.float64)]).reshape(-1, 256)
-        # PDQ thresholds at Torben's median, the 128th smallest of the 256 values.
-        medians = np.partition(flat, 127, axis=1)[:, 127:128]
-        # pdqhash lists bit 255 first; flip so the hex form is identical.
-        packed = np.packbits((flat > medians)[:, ::-1], axis=1)
-        return [(FrameHash(row.tobytes(), 256), quality)
-                for row, quality in zip(packed, _pdq_quality(luma))]
+        return list(zip(_pdq_dct_hashes(luma), _pdq_quality(luma)))
+
+    def digests(self, grays: np.ndarray) -> list[FrameHash]:
+        """:meth:`hash_images` without the quality score, which costs more than the hash."""
+        grays = np.asarray(grays)
+        if grays.ndim != 3 or grays.shape[1:] != (HASH_INPUT_SIZE, HASH_INPUT_SIZE):
+            return super().digests(grays)
+        return _pdq_dct_hashes(grays.astype(np.float32))
 
     def hash_rgb_dihedral(self, rgb: np.ndarray) -> list[FrameHash]:
         """The hashes of the 8 rotations and mirrors of an image, from one pass."""
         vectors, _quality = self._pdq.compute_dihedral(np.ascontiguousarray(rgb, dtype=np.uint8))
         return [FrameHash.from_bool_array(v) for v in vectors]
+
+
+def _pdq_dct_hashes(luma: np.ndarray) -> list[FrameHash]:
+    """PDQ hashes of a stack of 64x64 luma images (see :meth:`PDQHasher.hash_images`)."""
+    # One small product per frame: each stays under OpenBLAS's threading
+    # threshold, so no BLAS threads spin against the decoder's threads.
+    flat = np.stack([_PDQ_DCT @ frame @ _PDQ_DCT.T for frame in luma.astype(np.float64)]).reshape(-1, 256)
+    # PDQ thresholds at Torben's median, the 128th smallest of the 256 values.
+    medians = np.partition(flat, 127, axis=1)[:, 127:128]
+    # pdqhash lists bit 255 first; flip so the hex form is identical.
+    packed = np.packbits((flat > medians)[:, ::-1], axis=1)
+    return [FrameHash(row.tobytes(), 256) for row in packed]
 
 
 def _pdq_dct_matrix() -> np.ndarray:
