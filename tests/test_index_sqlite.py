@@ -145,3 +145,26 @@ def test_a_version_2_index_migrates_to_the_packed_layout(tmp_path: Path,
         assert [m.clip_id for m in found] == [1] and found[0].score > 0.9
         tables = {row[0] for row in index._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"frames", "lists"} <= tables and not {"fingerprints", "postings"} & tables
+
+
+def test_inner_pictures_raise_the_schema_version_so_older_readers_refuse(
+        tmp_path: Path, footage: tuple[Path, samples.ClipSpec], other_footage: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from vidprov.fingerprint import fingerprint
+    from vidprov.index import sqlite as backend
+    from vidprov.index.base import INNER_PICTURES
+    from vidprov.records import Clip
+
+    location = tmp_path / "index.db"
+    with open_index(location, create=True) as index:
+        with index.transaction():
+            index._db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")  # as made before
+        plain = fingerprint(other_footage)
+        index.add_clip(Clip(sha256=plain.sha256, size=plain.size, media_type="video/mp4"), plain)
+        assert index.schema_version() == 3  # nothing a version-3 reader cannot read
+        inner = fingerprint(footage[0], inner=True)
+        index.add_clip(Clip(sha256=inner.sha256, size=inner.size, media_type="video/mp4"), inner)
+        assert index.schema_version() == INNER_PICTURES
+    monkeypatch.setattr(backend, "SCHEMA_VERSION", 3)  # a vidprov from before inner pictures
+    with pytest.raises(SchemaVersionError, match=f"version {INNER_PICTURES} is newer"):
+        open_index(location)

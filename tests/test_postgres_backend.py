@@ -243,6 +243,28 @@ def test_newer_schema_is_refused(pg_url: str) -> None:
         open_index(pg_url)
 
 
+@needs_postgres
+def test_inner_pictures_raise_the_schema_version(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 footage: tuple[Path, Any], other_footage: Path) -> None:
+    from vidprov.fingerprint import fingerprint
+    from vidprov.index import postgres as backend
+    from vidprov.index.base import INNER_PICTURES
+
+    open_index(pg_url, create=True).close()
+    admin_execute(pg_url, "UPDATE meta SET value = '3' WHERE key = 'schema_version'")  # as made before
+    with open_index(pg_url) as index:
+        plain = fingerprint(other_footage)
+        index.add_clip(Clip(sha256=plain.sha256, size=plain.size, media_type="video/mp4"), plain)
+        assert index.schema_version() == 3  # nothing a version-3 reader cannot read
+        inner = fingerprint(footage[0], inner=True)
+        index.add_clips([(Clip(sha256=inner.sha256, size=inner.size, media_type="video/mp4"), inner, None)])
+        assert index.schema_version() == INNER_PICTURES
+        assert index.fingerprint(index.clip_by_sha256(inner.sha256).id) == inner
+    monkeypatch.setattr(backend, "SCHEMA_VERSION", 3)  # a vidprov from before inner pictures
+    with pytest.raises(SchemaVersionError, match=f"version {INNER_PICTURES} is newer"):
+        open_index(pg_url)
+
+
 def _make_version_1(url: str) -> None:
     """Turn a new index back into one made before schema version 2."""
     open_index(url, create=True).close()

@@ -28,8 +28,13 @@ from .keys import PostingLists, list_ids
 
 #: Version of the index schema this vidprov writes.
 #: 1: clips, fingerprints, records and posting lists; 2: the log of imported hash bundles;
-#: 3: fingerprint frames and posting lists packed (vidprov.index.packing) on SQLite too.
-SCHEMA_VERSION = 3
+#: 3: fingerprint frames and posting lists packed (vidprov.index.packing) on SQLite too;
+#: 4: fingerprints may hold their frames' inner pictures (packed after the frame hashes), whose keys go
+#: in posting lists of their own. An index reaches 4 when the first such fingerprint is stored, so that
+#: a vidprov that cannot read them refuses the index instead of misreading it.
+SCHEMA_VERSION = 4
+#: The first schema version whose fingerprints may hold inner pictures.
+INNER_PICTURES = 4
 
 #: What an imported file was: a vidprov hash bundle, or vPDQ lines from another tool.
 IMPORT_FORMATS = ("bundle", "vpdq")

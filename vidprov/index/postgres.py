@@ -65,7 +65,7 @@ from ..fingerprint import Fingerprint, FrameArrays
 from ..hashing import ALGORITHMS, DEFAULT_ALGORITHM
 from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
 from . import keys as K
-from .base import SCHEMA_VERSION, ClipFilter, HashImport, Index, StoredClip
+from .base import INNER_PICTURES, SCHEMA_VERSION, ClipFilter, HashImport, Index, StoredClip
 from .packing import encode_lists, pack_frames, read_lists, unpack_frames
 from .packing import frame_arrays as packed_arrays
 from .sqlite import _json
@@ -191,6 +191,8 @@ MIGRATIONS: dict[int, list[str]] = {
     3: [
         """COMMENT ON TABLE postings IS 'posting lists: per list and run, 7-byte groups and 48-bit keys'""",
     ],
+    # Inner pictures in packed frames and posting lists 4-7: the tables do not change.
+    4: [],
 }
 
 #: The candidate-search query: every run of the wanted lists, and their pending postings, in one snapshot.
@@ -583,6 +585,8 @@ class PostgresIndex(Index):
         return results
 
     def _store_fingerprints(self, by_id: dict[int, Fingerprint], bulk: bool) -> None:
+        if any(fp.inner is not None for fp in by_id.values()) and self.schema_version() < INNER_PICTURES:
+            self._apply(INNER_PICTURES)  # in this transaction: the fingerprints and the version together
         ids = sorted(by_id)
         columns = [list(column) for column in zip(*(_fingerprint_columns(by_id[clip_id]) for clip_id in ids))]
         insert = ("INSERT INTO fingerprints (clip_id, header, frames) "

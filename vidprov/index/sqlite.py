@@ -37,7 +37,7 @@ from ..fingerprint import Fingerprint, FrameArrays, FrameRecord
 from ..hashing import ALGORITHMS, DEFAULT_ALGORITHM, FrameHash
 from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
 from . import keys as K
-from .base import SCHEMA_VERSION, ClipFilter, HashImport, Index, StoredClip, iter_batches
+from .base import INNER_PICTURES, SCHEMA_VERSION, ClipFilter, HashImport, Index, StoredClip, iter_batches
 from .packing import encode_lists, pack_frames, read_lists, unpack_frames
 from .packing import frame_arrays as packed_arrays
 
@@ -137,6 +137,8 @@ MIGRATIONS: dict[int, list[str]] = {
                keys BLOB NOT NULL)""",
         """CREATE UNIQUE INDEX lists_key ON lists(list, run)""",
     ],
+    # Inner pictures in packed frames and posting lists 4-7: the tables do not change.
+    4: [],
 }
 #: The first schema version with the ``frames`` and ``lists`` tables.
 COMPACT_LAYOUT = 3
@@ -387,6 +389,8 @@ class SQLiteIndex(Index):
         """Store the fingerprint row; return its postings (chunk, value and posting per frame and chunk)."""
         self._require_layout()
         fingerprint = fingerprint.for_index()
+        if fingerprint.inner is not None and self.schema_version() < INNER_PICTURES:
+            self._apply(INNER_PICTURES)  # in this transaction: the fingerprint and the version together
         header = fingerprint.to_dict()
         del header["frames"]
         self._db.execute("INSERT INTO frames (clip_id, header, packed) VALUES (?, ?, ?)",
