@@ -17,7 +17,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field, replace
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -221,15 +221,15 @@ class Fingerprint:
 
     def mirror_hashes(self) -> np.ndarray | None:
         """Hashes of the mirrored pictures, like :meth:`hashes`, or None if not computed."""
-        if not self.frames or any(f.mirror is None for f in self.frames):
+        mirrors = [f.mirror for f in self.frames if f.mirror is not None]
+        if not self.frames or len(mirrors) < len(self.frames):
             return None
-        return np.frombuffer(b"".join(f.mirror.data for f in self.frames), dtype=np.uint8).reshape(  # type: ignore[union-attr]
-            len(self.frames), -1)
+        return _stacked(mirrors, ALGORITHMS[self.algorithm].bits)
 
     def window_hashes(self) -> list[np.ndarray]:
         """For each of :attr:`windows`, the frame hashes inside it, like :meth:`hashes`."""
-        return [np.frombuffer(b"".join(f.windows[k].data for f in self.frames), dtype=np.uint8).reshape(
-                len(self.frames), -1) for k in range(len(self.windows)) if self.frames]
+        bits = ALGORITHMS[self.algorithm].bits
+        return [_stacked([f.windows[k] for f in self.frames], bits) for k in range(len(self.windows)) if self.frames]
 
     def times(self) -> np.ndarray:
         return np.array([f.t for f in self.frames], dtype=np.float64)
@@ -627,13 +627,13 @@ class FramePipeline:
             self.inner_views = inner_view_boxes(self.crop)
         images = np.stack([self._cut(grid, self.crop) for _, _, grid in batch])
         hashed = self.hasher.hash_images(images)
-        mirrors: list[FrameHash | None] = [None] * len(batch)
+        mirrors: Sequence[FrameHash | None] = [None] * len(batch)
         if self.mirror:
-            mirrors = [digest for digest in self.hasher.digests(np.ascontiguousarray(images[:, :, ::-1]))]
+            mirrors = list(self.hasher.digests(np.ascontiguousarray(images[:, :, ::-1])))
         inside = self._hash_boxes(batch, self.windows)
-        inner: list[FrameHash | None] = [None] * len(batch)
+        inner: Sequence[FrameHash | None] = [None] * len(batch)
         if self.inner is not None:
-            inner = [digest for digest in self._inner_hashes(batch)]
+            inner = self._inner_hashes(batch)
         views = self._inner_view_hashes(batch) if self.inner_views else [()] * len(batch)
         for (index, time, _), image, (digest, quality), mirror, window_hashes, inner_hash, view_hashes in zip(
                 batch, images, hashed, mirrors, inside, inner, views):
@@ -697,4 +697,4 @@ def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAU
     return Fingerprint(sha256=sha256, algorithm=pipeline.hasher.name, params=params,
                        duration=info.duration, fps=fps, width=width, height=height, codec=info.codec,
                        crop=crop_box, frames=records, size=size, windows=pipeline.windows,
-                       inner=pipeline.inner if records else None, inner_views=pipeline.inner_views if records else ())
+                       inner=pipeline.inner, inner_views=pipeline.inner_views)

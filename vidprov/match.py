@@ -554,9 +554,8 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
     views = [(0, frame_numbers, keys.frame_keys(hashes[usable], query.algorithm))
              for _, _, hashes in _query_views(query)]
     if query.inner_views:
-        chosen = _inner_lookup_frames(query)
-        views += [(keys.INNER_CHUNKS, chosen, keys.frame_keys(hashes[chosen], query.algorithm))
-                  for hashes in query.inner_view_hashes()]
+        chosen, inner_views = _inner_lookup(query)
+        views += [(keys.INNER_CHUNKS, chosen, keys.frame_keys(hashes, query.algorithm)) for hashes in inner_views]
     # One ask per view, frame and chunk: the list it names and the rest of the frame's key.
     view_keys = np.concatenate([found for _, _, found in views])
     asked_keys = np.repeat(view_keys, keys.CHUNKS)
@@ -583,14 +582,14 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
     return dict(zip(voted.tolist(), counts.tolist()))
 
 
-def _inner_lookup_frames(query: Fingerprint) -> np.ndarray:
-    """The usable frames (numbers) of a query sampled for candidates whose inner views are looked up:
-    :data:`INNER_CANDIDATE_FRAMES` of them, evenly spread."""
+def _inner_lookup(query: Fingerprint) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Of a query sampled for candidates, the usable frames whose inner views are looked up
+    (:data:`INNER_CANDIDATE_FRAMES` of them, evenly spread, as frame numbers), and each inner view's
+    hashes on those frames."""
     usable = np.nonzero(_usable(query))[0]
-    if not len(usable):
-        return usable
     spread = np.linspace(0, len(usable) - 1, min(len(usable), INNER_CANDIDATE_FRAMES)).round().astype(np.int64)
-    return usable[np.unique(spread)]
+    chosen = usable[np.unique(spread)]
+    return chosen, replace(query, frames=tuple(query.frames[i] for i in chosen.tolist())).inner_view_hashes()
 
 
 def _denser(query: Fingerprint, sampling: Sampling) -> bool:
@@ -622,9 +621,8 @@ def _with_near_frames(query: Fingerprint, references: dict[int, FrameArrays]) ->
              if arrays is not None}
     if query.inner_views and inner:
         sampled = query.resampled(CANDIDATE_SAMPLING) if _denser(query, CANDIDATE_SAMPLING) else query
-        chosen = _inner_lookup_frames(sampled)
-        counts = _near_frame_counts(inner, [hashes[chosen] for hashes in sampled.inner_view_hashes()],
-                                    np.ones(len(chosen), dtype=bool), limit)
+        chosen, inner_views = _inner_lookup(sampled)
+        counts = _near_frame_counts(inner, inner_views, np.ones(len(chosen), dtype=bool), limit)
         passed |= {clip_id for clip_id, count in counts.items() if count >= min(MIN_FRAMES, max(1, len(chosen)))}
     return sorted(passed)
 

@@ -268,6 +268,7 @@ class PostgresIndex(Index):
         self._depth = 0
         self._maintenance: set[str] = set()
         self._unchecked_pending = 0  # postings this client queued since it last looked at the pending table
+        self._inner_ready = False  # schema version INNER_PICTURES seen (see _store_fingerprints)
         conn = self._connection()
         with self._errors():
             tables = {row[0] for row in conn.execute(
@@ -585,8 +586,12 @@ class PostgresIndex(Index):
         return results
 
     def _store_fingerprints(self, by_id: dict[int, Fingerprint], bulk: bool) -> None:
-        if any(fp.inner is not None for fp in by_id.values()) and self.schema_version() < INNER_PICTURES:
-            self._apply(INNER_PICTURES)  # in this transaction: the fingerprints and the version together
+        if not self._inner_ready and any(fp.inner is not None for fp in by_id.values()):
+            # Versions never go down: once seen, not asked again. Raised in this transaction, the
+            # fingerprints and the version are stored together.
+            self._inner_ready = self.schema_version() >= INNER_PICTURES
+            if not self._inner_ready:
+                self._apply(INNER_PICTURES)
         ids = sorted(by_id)
         columns = [list(column) for column in zip(*(_fingerprint_columns(by_id[clip_id]) for clip_id in ids))]
         insert = ("INSERT INTO fingerprints (clip_id, header, frames) "

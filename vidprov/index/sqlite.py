@@ -177,6 +177,7 @@ class SQLiteIndex(Index):
                                             self.location)
         self._depth = 0
         self._layout_ready = False  # the frames and lists tables seen (see _require_layout)
+        self._inner_ready = False  # schema version INNER_PICTURES seen (see _store_fingerprint)
         try:
             self._db = sqlite3.connect(self.location, timeout=BUSY_TIMEOUT, isolation_level=None,
                                        check_same_thread=False)
@@ -389,8 +390,12 @@ class SQLiteIndex(Index):
         """Store the fingerprint row; return its postings (chunk, value and posting per frame and chunk)."""
         self._require_layout()
         fingerprint = fingerprint.for_index()
-        if fingerprint.inner is not None and self.schema_version() < INNER_PICTURES:
-            self._apply(INNER_PICTURES)  # in this transaction: the fingerprint and the version together
+        if fingerprint.inner is not None and not self._inner_ready:
+            # Versions never go down: once seen, not asked again. Raised in this transaction, the
+            # fingerprint and the version are stored together.
+            self._inner_ready = self.schema_version() >= INNER_PICTURES
+            if not self._inner_ready:
+                self._apply(INNER_PICTURES)
         header = fingerprint.to_dict()
         del header["frames"]
         self._db.execute("INSERT INTO frames (clip_id, header, packed) VALUES (?, ?, ?)",
