@@ -43,7 +43,7 @@ sys.path.insert(0, str(HERE))
 from transforms import encode, even, output_fps, probe, read_frames, retime  # noqa: E402
 
 from vidprov import ingest  # noqa: E402
-from vidprov.fingerprint import fingerprint  # noqa: E402
+from vidprov.fingerprint import INDEX_MIN_FRAMES, fingerprint  # noqa: E402
 from vidprov.index import open_index  # noqa: E402
 
 CORPUS = HERE.parents[1] / "shared" / "corpus"
@@ -109,7 +109,7 @@ def bare(clips: list[Path], threads: int | None) -> float:
     """Seconds to fingerprint every clip, one after another, with nothing else."""
     started = time.perf_counter()
     for clip in clips:
-        fingerprint(clip, threads=threads, inner=True)  # as vidprov add makes it
+        fingerprint(clip, threads=threads, inner=True, min_frames=INDEX_MIN_FRAMES)  # as vidprov add makes it
     return time.perf_counter() - started
 
 

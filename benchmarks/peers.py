@@ -133,13 +133,13 @@ class Vidprov(Tool):
 
     def fingerprint(self, path: Path) -> Any:
         import vidprov.match
-        from vidprov.fingerprint import DEFAULT_SAMPLING
+        from vidprov.fingerprint import index_sampling
 
         # Both of a file's fingerprints: as `vidprov match` makes a query's (dense, with mirror and
         # window hashes) and, from the same decode, as `vidprov add` stores it in the index.
         kwargs: dict[str, Any] = {"algorithm": self.algorithm} if self.algorithm else {}
         query = vidprov.match.fingerprint_query(path, **kwargs)
-        return query, query.resampled(DEFAULT_SAMPLING).for_index()
+        return query, query.resampled(index_sampling(query.duration)).for_index()
 
     def compare(self, query: Any, reference: Any) -> Comparison:
         import vidprov.match

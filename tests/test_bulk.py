@@ -1,7 +1,7 @@
 """Bulk ingest: ``vidprov add PATH...`` over a folder of tiny clips with sidecars, a manifest and bad files.
 
-The archive is made here: two-second clips of 64x48 pixels (four frames hashed
-each), each with the ``.info.json`` yt-dlp would write beside it, and a few
+The archive is made here: two-second clips of 64x48 pixels (sixteen frames hashed
+each, the index's densest sampling), each with the ``.info.json`` yt-dlp would write beside it, and a few
 files that must fail on their own (cut short and random bytes, made by
 ``broken_media.py``). Other processes do the fingerprinting, so the tests
 look at what reached the index, and at the one line each failure gets.
@@ -27,13 +27,15 @@ import broken_media
 from vidprov import ingest, samples
 from vidprov.cli import main
 from vidprov.errors import FormatError
-from vidprov.fingerprint import file_sha256
+from vidprov.fingerprint import file_sha256, index_sampling
 from vidprov.index import SCHEMA_VERSION, open_index
 from vidprov.manifest import read_manifest
 
 REPO = Path(__file__).resolve().parents[1]
 #: Clips in the generated archive (one of them copied twice under another name).
 CLIPS = 8
+#: Frames the index holds of each 2-s, 10-fps clip: sampled more densely than twice a second, being short.
+INDEXED_FRAMES = len(index_sampling(2.0).select([n / 10 for n in range(20)]))
 #: Seconds a child ``vidprov add`` may take on a loaded 2-core machine.
 CHILD_TIMEOUT = 120
 
@@ -125,7 +127,7 @@ def test_a_folder_is_added_whole_and_bad_files_fail_on_their_own(tmp_path: Path,
         sha256, _ = file_sha256(next(archive.rglob(f"clip{number:03d}.mp4")))
         (appearance,) = contents[sha256]["appearances"]
         assert json.loads(appearance)["url"] == f"https://t.me/example_channel/{number}"
-        assert len(contents[sha256]["frames"]) == 4
+        assert len(contents[sha256]["frames"]) == INDEXED_FRAMES
 
 
 def test_running_again_decodes_nothing_and_adds_nothing(tmp_path: Path, archive: Path,
@@ -188,7 +190,7 @@ def test_json_summary(tmp_path: Path, archive: Path) -> None:
     assert (data["added"], data["skipped"], data["failed"]) == (CLIPS // 2 + 1, 0, 1)
     by_name = {Path(item["path"]).name: item for item in data["files"]}
     assert by_name["empty.mkv"]["error"] == "file is empty (0 bytes)"
-    assert by_name["clip001.mp4"]["status"] == "added" and by_name["clip001.mp4"]["frames_hashed"] == 4
+    assert by_name["clip001.mp4"]["status"] == "added" and by_name["clip001.mp4"]["frames_hashed"] == INDEXED_FRAMES
     assert by_name["clip001.mp4"]["records_added"] == 1
     assert by_name["copy_of_clip000.mp4"]["status"] == "added"  # clip000 itself is not in sub/
     assert result.stderr == f"vidprov: error: {archive / 'sub' / 'empty.mkv'}: file is empty (0 bytes)\n"
@@ -390,7 +392,7 @@ def test_processes_adding_to_one_sqlite_index_at_once_lose_nothing(tmp_path: Pat
     expected = {file_sha256(path)[0] for paths in own for path in paths}
     expected |= {file_sha256(path)[0] for path in (archive / "sub").glob("*.mp4")}
     assert set(contents) == expected
-    assert all(len(content["frames"]) == 4 for content in contents.values())
+    assert all(len(content["frames"]) == INDEXED_FRAMES for content in contents.values())
     with open_index(index) as opened:
         assert opened.count_clips() == len(expected)
         assert len(opened.records().appearances) == len(expected) - 1  # the copy has no sidecar of its own

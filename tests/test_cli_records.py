@@ -17,8 +17,13 @@ from click.testing import CliRunner, Result
 
 from vidprov import samples
 from vidprov.cli import main
+from vidprov.fingerprint import INDEX_MIN_FRAMES, index_sampling
 from vidprov.index import open_index
 from vidprov.records import DATE_SYNTAX, Clip, RecordBundle, from_json, to_json
+
+#: Frames the index holds of the 9-s, 25-fps footage: more than two a second, being short.
+FOOTAGE_FRAMES = len(index_sampling(9.0).select([n / 25 for n in range(9 * 25)]))
+assert FOOTAGE_FRAMES >= INDEX_MIN_FRAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORD_COMMANDS = ("add", "claim", "assess", "verdict", "show", "list", "export", "import")
@@ -76,7 +81,7 @@ def test_add_prints_what_it_stored_and_knows_a_clip_again(tmp_path: Path,
     assert lines[0] == f"added clip 1 from {path}"
     assert re.fullmatch(r"  sha256       [0-9a-f]{64}", lines[1])
     assert re.fullmatch(r"  file         video/mp4, [0-9,]+ bytes, 9\.00 s", lines[2])
-    assert lines[3] == "  fingerprint  pdq, 18 frames hashed"
+    assert lines[3] == f"  fingerprint  pdq, {FOOTAGE_FRAMES} frames hashed"
     assert re.fullmatch(r"  appearance   [0-9a-f]{32}  CSCIS on x, posted 2024-10-18  \(new\)", lines[4])
     assert re.fullmatch(r'  claim        [0-9a-f]{32}  "Troops being issued equipment at Sergeevka"; '
                         r"date 2024-10-15/2024-10-18; place Sergeevka training ground, 44\.34,131\.66 "
@@ -224,7 +229,7 @@ def test_later_records_and_show(index: Path, footage: tuple[Path, samples.ClipSp
     assert [line for line in shown.splitlines() if line in sections] == sections
     file_part = shown.split(sections[0])[1].split(sections[1])[0]
     assert "  container    mp4 (brand isom)" in file_part and "Sergeevka" not in file_part
-    assert "  fingerprint  pdq, 18 frames" in shown
+    assert f"  fingerprint  pdq, {FOOTAGE_FRAMES} frames" in shown
     assert "    publisher    CSCIS (@cscis_example)" in shown
     assert "      date         2024-10-17T12/2024-10-18 (from max-age:12h, anchored on the post at 2024-10-18)" in shown
     assert "      place        Sergeevka training ground, 44.34,131.66 (±5000 m)" in shown
@@ -238,7 +243,7 @@ def test_later_records_and_show(index: Path, footage: tuple[Path, samples.ClipSp
     data = json.loads(run("show", "1", "--json", index=index).stdout)
     assert data["clip_id"] == 1 and data["verdict"]["status"] == "recycled"
     assert len(data["claims"]) == 2 and data["assessments"] == []
-    assert data["fingerprint"] == {"algorithm": "pdq", "frames": 18} and "raw" not in data["metadata"]
+    assert data["fingerprint"] == {"algorithm": "pdq", "frames": FOOTAGE_FRAMES} and "raw" not in data["metadata"]
 
     records_only = run("show", "abcdef1", index=index).stdout
     assert "  fingerprint  none (known from an imported record; add the file to fingerprint it)" in records_only

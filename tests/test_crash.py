@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from test_bulk import CHILD_TIMEOUT, cli, make_archive
+from test_bulk import CHILD_TIMEOUT, INDEXED_FRAMES, cli, make_archive
 from vidprov.errors import IndexNotFoundError
 from vidprov.fingerprint import file_sha256
 from vidprov.index import open_index
@@ -92,7 +92,7 @@ def check_whole(where: str, backend: str) -> int:
         shas = {item.sha256 for item in clips}
         appearances = {item.id: item for item in bundle.appearances}
         for item in clips:
-            assert len(prints[item.id].frames) == 4, item
+            assert len(prints[item.id].frames) == INDEXED_FRAMES, item
             assert index.metadata(item.id) is not None, item
             (appearance,) = bundle.appearances_of(item.sha256)
             (claim,) = [claim for claim in bundle.claims if claim.appearance_id == appearance.id]

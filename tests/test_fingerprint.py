@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from vidprov import samples
 from vidprov.errors import FormatError, ValidationError
-from vidprov.fingerprint import SCHEMA_VERSION, Fingerprint, fingerprint
+from vidprov.fingerprint import DEFAULT_SAMPLING, INDEX_MIN_FRAMES, SCHEMA_VERSION, Fingerprint, fingerprint, index_sampling
 from vidprov.hashing import FrameHash
 from vidprov.media import Sampling
 
@@ -143,3 +143,26 @@ def test_one_decoding_thread_is_one(footage: tuple[Path, samples.ClipSpec]) -> N
     with Decoder(footage[0], Sampling.every(1), threads=1) as decoder:
         assert sum(1 for _ in decoder) > 0
         assert decoder._stream.codec_context.thread_count == 1
+
+
+def test_index_sampling_gives_a_short_clip_enough_frames() -> None:
+    assert index_sampling(40.0) == DEFAULT_SAMPLING  # 80 frames at two a second
+    assert index_sampling(None) == DEFAULT_SAMPLING  # the container does not say
+    nine = index_sampling(9.0)
+    assert nine.interval < DEFAULT_SAMPLING.interval
+    assert len(nine.select([n / 25 for n in range(9 * 25)])) >= INDEX_MIN_FRAMES
+    assert index_sampling(2.0) == Sampling.every(0.125)  # never denser than queries are sampled
+    assert index_sampling(9.0, Sampling.keyframes()) == Sampling.keyframes()
+    assert index_sampling(2.0, Sampling.every(0.1)) == Sampling.every(0.1)  # already denser
+    with pytest.raises(ValidationError):
+        index_sampling(9.0, min_frames=0)
+
+
+def test_min_frames_samples_a_short_clip_densely(tmp_path: Path) -> None:
+    path = tmp_path / "short.mp4"
+    samples.write_clip(path, samples.ClipSpec(samples.scenes(2, 3.0, seed=4), width=160, height=120))
+    dense = fingerprint(path, min_frames=INDEX_MIN_FRAMES)
+    assert len(dense.frames) >= INDEX_MIN_FRAMES > len(fingerprint(path).frames)
+    assert dense.sampling is not None and dense.sampling.interval < DEFAULT_SAMPLING.interval
+    with pytest.raises(ValidationError):
+        fingerprint(path, min_frames=0)

@@ -260,3 +260,26 @@ def test_segment_grows_through_a_dark_stretch_of_the_same_footage(tmp_path: Path
     assert segment.query_start <= 0.5 and segment.query_end >= 7.5  # the whole copy, night included
     assert abs(segment.reference_start - 1.0) <= 0.5 and abs(segment.reference_end - 9.0) <= 0.5
     assert found.query_coverage >= 0.9
+
+
+def test_a_trim_of_a_short_clip_that_fades_out_matches_the_index(tmp_path: Path) -> None:
+    from vidprov.fingerprint import DEFAULT_SAMPLING
+    from vidprov.ingest import index_fingerprint
+
+    spec = samples.ClipSpec(samples.scenes(2, 2.0, seed=21), width=320, height=180)
+
+    def gain(t: float) -> float:  # dark from 1.5 s to 2.75 s, fading over half a second each way
+        return float(np.clip(max(1.5 - t, t - 2.75) / 0.5, 0.02, 1.0)) if 1.0 < t < 3.25 else 1.0
+
+    frames = [(t, (image * gain(t)).astype(np.uint8)) for t, image in samples.render(spec)]
+    source, trimmed = tmp_path / "source.mp4", tmp_path / "trimmed.mp4"
+    samples.write_frames(source, frames, fps=25)
+    samples.write_frames(trimmed, [(t - 1.2, image) for t, image in frames if 1.2 <= t < 3.2], fps=25)
+    indexed = index_fingerprint(source, "pdq")
+    query = match.fingerprint_query(trimmed)
+    found = match.compare(query, indexed)
+    assert found is not None and found.score >= match.DEFAULT_THRESHOLD
+    (segment,) = found.segments
+    assert abs(segment.reference_start - 1.2) <= 0.25 and abs(segment.reference_end - 3.2) <= 0.25
+    # Two frames a second leave too few bright enough frames in the trimmed stretch.
+    assert match.compare(query, indexed.resampled(DEFAULT_SAMPLING)) is None

@@ -42,6 +42,13 @@ HASH_BATCH = 32
 
 #: How frames are sampled when nothing is said: two per second.
 DEFAULT_SAMPLING = Sampling.every(0.5)
+#: The fewest frames a clip is sampled at for the index (``min_frames``): a clip shorter than 16 s
+#: is sampled more often than two a second, or a trimmed copy of it, or one that fades out, would
+#: share too few indexed frames with it to match ...
+INDEX_MIN_FRAMES = 32
+#: ... but never more often than eight a second, as query clips are, and at a whole number of eighths
+#: of a second.
+DENSEST_INTERVAL = 0.125
 
 #: Ways to feed frames to the hash: ``gray64`` is vidprov's fast default;
 #: ``native`` and ``rgb128`` reproduce Meta's vPDQ exactly (full-size RGB frames,
@@ -59,6 +66,23 @@ CROPPED_SHARE = 0.9
 #: ... placed anywhere, tried at this many steps along each axis (16 views):
 #: the nearest is then at most 1/24 of the inner picture off.
 INNER_VIEW_STEPS = 4
+
+
+def index_sampling(duration: float | None, sampling: Sampling = DEFAULT_SAMPLING,
+                   min_frames: int = INDEX_MIN_FRAMES) -> Sampling:
+    """``sampling``, made denser for a clip of ``duration`` seconds so that it gives at least
+    ``min_frames`` frames, though never denser than :data:`DENSEST_INTERVAL` (or ``sampling``).
+
+    Sampling that is not ``every N s``, and a clip whose duration is not known, are left as they are.
+    """
+    if min_frames < 1:
+        raise ValidationError("min_frames", min_frames, "a positive number of frames")
+    if sampling.mode != "every" or not duration or not math.isfinite(duration):
+        return sampling
+    # A whole number of the densest intervals (rounded down, so that the clip gives min_frames): a query,
+    # sampled at the densest, then holds exactly the frames an index fingerprint of it does.
+    interval = DENSEST_INTERVAL * max(1, math.floor(duration / min_frames / DENSEST_INTERVAL + 1e-9))
+    return Sampling.every(interval) if interval < sampling.interval - 1e-9 else sampling
 
 
 def _inner_view_offsets(size: int) -> list[int]:
@@ -472,9 +496,12 @@ class FramePipeline:
     def __init__(self, path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAULT_ALGORITHM,
                  sampling: Sampling | None = None, crop: bool = True, hash_input: str = "gray64",
                  mirror: bool = False, windows: bool = False, inner: bool = False, inner_views: bool = False,
-                 progress: Callable[[float, float | None], None] | None = None, threads: int | None = None) -> None:
+                 min_frames: int | None = None, progress: Callable[[float, float | None], None] | None = None,
+                 threads: int | None = None) -> None:
         if hash_input not in HASH_INPUTS:
             raise ValidationError("hash_input", hash_input, ", ".join(HASH_INPUTS))
+        if min_frames is not None and min_frames < 1:
+            raise ValidationError("min_frames", min_frames, "a positive number of frames")
         self.hasher = algorithm if isinstance(algorithm, Hasher) else get_hasher(algorithm)
         if hash_input != "gray64" and self.hasher.name != "pdq":
             raise ValidationError("hash_input", hash_input, "gray64 (the vPDQ inputs apply to pdq only)")
@@ -495,6 +522,10 @@ class FramePipeline:
         self._size = (0, 0)
         self.progress = progress
         self.decoder = Decoder(self.path, self.sampling, threads=threads)
+        if min_frames is not None:
+            # The duration is known once the container is open, before a frame is read.
+            self.sampling = self.decoder.sampling = index_sampling(self.decoder.info.duration, self.sampling,
+                                                                   min_frames)
         self.crop: CropBox | None = None
 
     @property
@@ -658,7 +689,7 @@ class FramePipeline:
 def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAULT_ALGORITHM,
                 sampling: Sampling | None = None, crop: bool = True, hash_input: str = "gray64",
                 mirror: bool = False, windows: bool = False, inner: bool = False, inner_views: bool = False,
-                progress: Callable[[float, float | None], None] | None = None,
+                min_frames: int | None = None, progress: Callable[[float, float | None], None] | None = None,
                 threads: int | None = None) -> Fingerprint:
     """Fingerprint the clip at ``path``.
 
@@ -670,6 +701,9 @@ def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAU
     (:func:`inner_box`), as the index stores it, so that a cropped copy still
     matches, and ``inner_views`` the places a cropped query may show it
     (:func:`inner_view_boxes`);
+    ``min_frames`` samples a short clip more densely, so that it gives at least
+    that many frames (:func:`index_sampling`; the index asks for
+    :data:`INDEX_MIN_FRAMES`);
     ``progress`` is called with each hashed frame's time and the clip's duration
     (``None`` when the container does not say), both in seconds.
     ``threads`` caps the decoder's threads (default: FFmpeg uses every core;
@@ -684,7 +718,8 @@ def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAU
         opened = os.fstat(handle.fileno())
         with FramePipeline(path, algorithm=algorithm, sampling=sampling, crop=crop,
                            hash_input=hash_input, mirror=mirror, windows=windows, inner=inner,
-                           inner_views=inner_views, progress=progress, threads=threads) as pipeline:
+                           inner_views=inner_views, min_frames=min_frames, progress=progress,
+                           threads=threads) as pipeline:
             records = tuple(FrameRecord(round(f.time, 6), f.hash, f.quality, f.index, f.mirror, f.windows,
                                         f.inner, f.inner_views) for f in pipeline)
             info = pipeline.info

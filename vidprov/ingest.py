@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 from .errors import (AmbiguousReferenceError, FileAccessError, NotFoundError, ValidationError, VidprovError,
                      VidprovWarning)
-from .fingerprint import Fingerprint, file_sha256
+from .fingerprint import INDEX_MIN_FRAMES, Fingerprint, file_sha256
 from .fingerprint import fingerprint as make_fingerprint
 from .index.base import Index, StoredClip
 from .manifest import Manifest, read_manifest
@@ -254,8 +254,7 @@ def add(index: Index, path: str | os.PathLike[str], *, appearance: Appearance | 
         clip = existing.clip
     else:
         # New, or known only from an imported record: decode it now.
-        made = fingerprint or make_fingerprint(name, algorithm=index.algorithm, sampling=sampling, crop=crop,
-                                               inner=True, progress=progress)
+        made = fingerprint or index_fingerprint(name, index.algorithm, sampling, crop, progress=progress)
         meta = read_metadata(name)
         metadata = meta.to_dict()
         clip = existing.clip if existing is not None else _clip_record(name, sha256, size, made, meta, source_url)
@@ -540,6 +539,18 @@ def _hash_file(path: str) -> tuple[str, int]:
     return file_sha256(check_file(path))
 
 
+def index_fingerprint(path: str | os.PathLike[str], algorithm: str, sampling: Sampling | None = None,
+                      crop: bool = True, *, progress: Callable[[float, float | None], None] | None = None,
+                      threads: int | None = None) -> Fingerprint:
+    """Fingerprint a clip as the index stores it: with inner pictures, and ``sampling``, or when
+    that is ``None`` two frames a second, more for a clip too short to give
+    :data:`~vidprov.fingerprint.INDEX_MIN_FRAMES`.
+    """
+    return make_fingerprint(path, algorithm=algorithm, sampling=sampling, crop=crop, inner=True,
+                            min_frames=INDEX_MIN_FRAMES if sampling is None else None, progress=progress,
+                            threads=threads)
+
+
 def _fingerprint_task(path: str, sha256: str, algorithm: str, sampling: Sampling | None, crop: bool,
                       threads: int | None = None) -> _Reply:
     return _run_task(_fingerprint_file, path, sha256, algorithm, sampling, crop, threads)
@@ -547,7 +558,7 @@ def _fingerprint_task(path: str, sha256: str, algorithm: str, sampling: Sampling
 
 def _fingerprint_file(path: str, sha256: str, algorithm: str, sampling: Sampling | None, crop: bool,
                       threads: int | None = None) -> tuple[Fingerprint, dict[str, Any], str, float | None]:
-    made = make_fingerprint(path, algorithm=algorithm, sampling=sampling, crop=crop, inner=True, threads=threads)
+    made = index_fingerprint(path, algorithm, sampling, crop, threads=threads)
     if made.sha256 != sha256:
         raise FileAccessError("changed between being hashed and being fingerprinted: wait until nothing is "
                               "writing to it, and add it again", path)

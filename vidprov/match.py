@@ -24,7 +24,8 @@ import numpy as np
 
 from .errors import ValidationError
 from .borders import CropBox
-from .fingerprint import Fingerprint, FrameArrays, fingerprint as make_fingerprint
+from .fingerprint import DENSEST_INTERVAL, Fingerprint, FrameArrays
+from .fingerprint import fingerprint as make_fingerprint
 from .media import Sampling
 from .hashing import ALGORITHMS, DEFAULT_ALGORITHM, hamming_matrix
 from .index import keys
@@ -61,7 +62,7 @@ INNER_CANDIDATE_FRAMES = 8
 #: How a query clip is sampled: eight frames a second against the index's two, so that some query
 #: frame falls within 1/16 s of every indexed one, however the copy was trimmed. In fast motion, frames
 #: a quarter of a second apart are different pictures.
-QUERY_SAMPLING = Sampling.every(0.125)
+QUERY_SAMPLING = Sampling.every(DENSEST_INTERVAL)
 #: The query frames whose keys are looked up in the index (see :func:`candidate_votes`).
 CANDIDATE_SAMPLING = Sampling.every(0.25)
 #: Score at or above which two clips are said to share footage.
@@ -326,8 +327,9 @@ def fingerprint_query(path: str | os.PathLike[str], *, algorithm: str = DEFAULT_
                       progress: Callable[[float, float | None], None] | None = None) -> Fingerprint:
     """Fingerprint a clip to look for: densely (:data:`QUERY_SAMPLING`), with mirror and window hashes.
 
-    ``fingerprint.resampled(DEFAULT_SAMPLING)`` turns the result into the
-    fingerprint the index would store for the clip.
+    ``fingerprint.resampled(index_sampling(fingerprint.duration))`` turns the
+    result into the fingerprint the index would store for the clip
+    (:func:`vidprov.fingerprint.index_sampling`).
     """
     return make_fingerprint(path, algorithm=algorithm, sampling=QUERY_SAMPLING, mirror=True, windows=True,
                             inner=True, inner_views=True,

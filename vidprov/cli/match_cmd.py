@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from .. import match as matching
-from ..fingerprint import DEFAULT_SAMPLING, Fingerprint, fingerprint
+from ..fingerprint import INDEX_MIN_FRAMES, Fingerprint, fingerprint, index_sampling
 from ..index import open_index, resolve_location
 from ..index.base import Index
 from ..keyframes import format_time
@@ -79,7 +79,7 @@ def match_command(clip: str, index_location: str | None, as_json: bool, add_afte
         if add_after:
             from ..ingest import add as ingest_add
 
-            added = ingest_add(index, clip, fingerprint=query.resampled(DEFAULT_SAMPLING))
+            added = ingest_add(index, clip, fingerprint=query.resampled(index_sampling(query.duration)))
         if as_json:
             data: dict[str, Any] = {
                 "query": {"path": clip, "sha256": query.sha256, "duration": query.duration},
@@ -130,7 +130,8 @@ def compare_command(first: str, second: str, as_json: bool, algorithm: str) -> N
     """
     query = _fingerprint(first, algorithm)
     with clip_progress(click.format_filename(second)) as progress:
-        reference = fingerprint(second, algorithm=algorithm, inner=True, progress=progress)
+        reference = fingerprint(second, algorithm=algorithm, inner=True, min_frames=INDEX_MIN_FRAMES,
+                                progress=progress)
     result = matching.compare(query, reference)
     verdict = matching.judge(result)
     if as_json:

@@ -27,11 +27,12 @@ class SamplingType(click.ParamType):
             self.fail(str(error), param, ctx)
 
 
-def sampling_option(default: str, what: str) -> Callable[[F], F]:
+def sampling_option(default: str | None, what: str, default_help: str = "") -> Callable[[F], F]:
+    """``--fps``; with no ``default``, ``default_help`` says what happens when it is not given."""
     return click.option(
-        "--fps", "sampling", type=SamplingType(), default=default, show_default=True,
+        "--fps", "sampling", type=SamplingType(), default=default, show_default=default is not None,
         help=f"Which frames to {what}: a number of frames per second, 'keyframes' "
-             "(codec keyframes only, the fast path) or 'all' (every frame).")
+             f"(codec keyframes only, the fast path) or 'all' (every frame).{default_help}")
 
 
 def algorithm_option(func: F) -> F:

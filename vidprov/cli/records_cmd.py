@@ -156,11 +156,12 @@ RECORD_OPTIONS = ("platform", "url", "publisher", "handle", "posted_at", "info_j
               help="Fingerprint on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786); the "
                    "index is written from here. Needs vidprov[dask], and the files at the same paths on every "
                    "worker.")
-@sampling_option("2", "hash")
+@sampling_option(None, "hash", "  [default: 2, more for a clip shorter than 16 s, up to 8, so that it has "
+                              "32 frames]")
 @crop_option
 @json_option
 def add_command(paths: tuple[str, ...], index_location: str | None, manifest: str | None, jobs: int | None,
-                dask_address: str | None, sampling: Sampling, crop: bool, as_json: bool, **records: Any) -> None:
+                dask_address: str | None, sampling: Sampling | None, crop: bool, as_json: bool, **records: Any) -> None:
     """Add clips to the index, with where they were published and what was claimed there.
 
     Each PATH is a clip, or a folder whose video files are all added
@@ -259,7 +260,7 @@ def batch_progress() -> Iterator[Callable[[ingest.BatchProgress], None] | None]:
             bar.__exit__(None, None, None)
 
 
-def _add_one(clip: str, index_location: str | None, sampling: Sampling, crop: bool, as_json: bool,
+def _add_one(clip: str, index_location: str | None, sampling: Sampling | None, crop: bool, as_json: bool,
              platform: str | None, url: str | None, publisher: str | None, handle: str | None,
              posted_at: str | None, info_json: str | None, claim_text: str | None, claimant: str | None,
              claimed_date: str | None, **place: Any) -> None:
