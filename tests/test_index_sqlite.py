@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from vidprov import samples
 from vidprov.cli import main
 from vidprov.errors import CorruptIndexError, IndexNotFoundError, SchemaVersionError
 from vidprov.index import DEFAULT_LOCATION, open_index, resolve_location

@@ -182,3 +182,29 @@ def test_frames_too_small_to_hold_a_window_give_none() -> None:
         assert find_windows(grids, (cols * 4, rows * 4)) == ()
     grids = [rng.integers(0, 255, (64, 64), dtype=np.uint8) for _ in range(8)]
     assert find_windows(grids, (256, 256))  # the central two thirds, at least
+
+
+def test_player_chrome_inside_an_outline_is_left_out(footage: tuple[Path, samples.ClipSpec]) -> None:
+    import numpy as np
+
+    from vidprov.windows import _without_chrome
+
+    _, spec = footage
+    rows, cols, title, bar = 100, 160, 12, 16
+    stack = []
+    for _, front in list(samples.render(spec))[:24]:
+        window = np.zeros((rows, cols), np.uint8)  # the bar beside a picture narrower than the player
+        window[:title] = 58
+        cv2.putText(window, "clip.mp4", (20, 9), cv2.FONT_HERSHEY_SIMPLEX, 0.3, 220, 1, cv2.LINE_AA)
+        picture = cv2.cvtColor(front, cv2.COLOR_RGB2GRAY)
+        window[title:, :cols - bar] = cv2.resize(picture, (cols - bar, rows - title), interpolation=cv2.INTER_AREA)
+        stack.append(window.astype(np.float32))
+    corners = np.array([[0, 0], [cols, 0], [cols, rows], [0, rows]], np.float64)
+    inner = _without_chrome(np.stack(stack), corners)
+    assert inner is not None
+    expected = np.array([[0, title], [cols - bar, title], [cols - bar, rows], [0, rows]])
+    assert np.abs(inner - expected).max() <= 2, inner.round(1).tolist()
+    # The picture alone, moving right up to its edges, has no chrome to leave out.
+    alone = np.stack([cv2.resize(cv2.cvtColor(front, cv2.COLOR_RGB2GRAY), (cols, rows)).astype(np.float32)
+                      for _, front in list(samples.render(spec))[:24]])
+    assert _without_chrome(alone, corners) is None

@@ -45,6 +45,15 @@ KEYSTONE = 0.015
 FLAT_RIM = 12.0
 #: Most outlines at an angle kept (the innermost first: a player's picture inside the monitor around it).
 MAX_ANGLED = 2
+#: A player's chrome inside an outline at an angle (a title bar, a bar beside the picture) is looked
+#: for this share of the outline's side in from each edge ...
+CHROME_DEPTH = 0.2
+#: ... as a band that stays still (luma spread over time, on average along it, at most this) ...
+STILL_BAND = 2.0
+#: ... ending in a straight edge along this share of the side at least, where luma steps by more
+#: than :data:`CHROME_STEP`: the picture's own rim.
+CHROME_EDGE_SHARE = 0.75
+CHROME_STEP = 16.0
 
 
 def _to_box(x0: int, y0: int, x1: int, y1: int, grid: tuple[int, int], size: tuple[int, int]) -> CropBox | None:
@@ -211,6 +220,48 @@ def _four_sided(polygon: np.ndarray) -> np.ndarray | None:
     return points
 
 
+def _chrome(still: np.ndarray, motion: np.ndarray) -> int:
+    """How many lines from the start of a straightened window (axis 0) are a still band ending in a
+    straight edge: a player's title bar, or a bar beside a picture narrower than the player; else 0."""
+    depth = int(round(CHROME_DEPTH * len(still)))
+    if depth < 2:
+        return 0
+    steps = np.abs(np.diff(still[:depth + 1], axis=0))  # steps[k]: between lines k and k + 1
+    # An edge blurred over two lines still counts, once.
+    strong = np.maximum(steps[:-1], steps[1:]) > CHROME_STEP
+    coverage = strong.mean(axis=1)
+    strength = np.where(coverage >= CHROME_EDGE_SHARE, np.maximum(steps[:-1], steps[1:]).mean(axis=1), 0.0)
+    still_lines = motion[:depth].mean(axis=1) <= STILL_BAND
+    for line in np.argsort(-strength, kind="stable"):
+        if strength[line] <= 0:
+            break
+        cut = int(line) + 1  # lines 0..line are the band
+        if still_lines[:cut].all():
+            return cut
+    return 0
+
+
+def _without_chrome(stack: np.ndarray, corners: np.ndarray) -> np.ndarray | None:
+    """The corners (grid pixels) of the picture inside a window at an angle, without the player's chrome
+    along its sides (see :func:`_chrome`), or None when there is none."""
+    import cv2
+
+    low, high = corners.min(axis=0), corners.max(axis=0)
+    out_w, out_h = (int(v) for v in np.maximum(np.round(high - low), 8))
+    target = np.array([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]], np.float32)
+    warp = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
+    straight = np.stack([cv2.warpPerspective(frame, warp, (out_w, out_h), flags=cv2.INTER_LINEAR,
+                                             borderMode=cv2.BORDER_REPLICATE) for frame in stack])
+    still, motion = np.median(straight, axis=0), straight.std(axis=0)
+    top, bottom = _chrome(still, motion), _chrome(still[::-1], motion[::-1])
+    left, right = _chrome(still.T, motion.T), _chrome(still.T[::-1], motion.T[::-1])
+    if not (top or bottom or left or right):
+        return None
+    inner = np.array([[left, top], [out_w - right, top], [out_w - right, out_h - bottom], [left, out_h - bottom]],
+                     np.float32)
+    return cv2.perspectiveTransform(inner[None], np.linalg.inv(warp))[0].astype(np.float64)
+
+
 def angled_windows(stack: np.ndarray, size: tuple[int, int], limit: int = MAX_ANGLED) -> list[CropBox]:
     """Four-sided outlines at an angle in the still picture, with flat surrounds, as boxes with corners,
     innermost first."""
@@ -243,6 +294,10 @@ def angled_windows(stack: np.ndarray, size: tuple[int, int], limit: int = MAX_AN
         if not _flat_outside(still, grid_corners):
             continue
         outlines.append((area, CropBox.around(np.minimum(corners, [width, height]))))
+        inner = _without_chrome(stack, grid_corners)
+        if inner is not None:
+            # Just inside the outline, so kept ahead of it: the picture without the player around it.
+            outlines.append((area * (1 - 1e-6), CropBox.around(np.minimum(inner * scale, [width, height]))))
     boxes: list[CropBox] = []
     for _, box in sorted(outlines, key=lambda item: item[0]):
         # A line's two sides give two outlines of nearly one box: keep one.
