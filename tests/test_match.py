@@ -283,3 +283,27 @@ def test_a_trim_of_a_short_clip_that_fades_out_matches_the_index(tmp_path: Path)
     assert abs(segment.reference_start - 1.2) <= 0.25 and abs(segment.reference_end - 3.2) <= 0.25
     # Two frames a second leave too few bright enough frames in the trimmed stretch.
     assert match.compare(query, indexed.resampled(DEFAULT_SAMPLING)) is None
+
+
+def test_a_segment_takes_in_the_dark_stretch_both_clips_share(tmp_path: Path) -> None:
+    # A source that opens on a second of black, cut into a compilation after three seconds of
+    # other footage: the shared footage starts where the black does, not where the picture does.
+    # Black is sensor noise, drawn afresh for each file (as a re-encode redraws it): the hashes
+    # of its frames are noise too, unlike on the two sides.
+    spec = samples.ClipSpec(samples.scenes(2, 3.0, seed=8), width=320, height=180)
+    shots = list(samples.render(spec))
+
+    def opening_dark(seed: int) -> list[tuple[float, np.ndarray]]:
+        rng = np.random.default_rng(seed)
+        return [(t, rng.integers(0, 4, image.shape, dtype=np.uint8) if t < 1.0 else image) for t, image in shots]
+
+    other = samples.ClipSpec(samples.scenes(1, 3.0, seed=77), width=320, height=180)
+    source, compilation = tmp_path / "source.mp4", tmp_path / "compilation.mp4"
+    samples.write_frames(source, opening_dark(1), fps=25)
+    samples.write_frames(compilation, list(samples.render(other)) + [(3.0 + t, image) for t, image in opening_dark(2)],
+                         fps=25)
+    found = match.compare(match.fingerprint_query(compilation), fingerprint(source))
+    assert found is not None and found.score >= match.DEFAULT_THRESHOLD
+    (segment,) = found.segments
+    assert abs(segment.query_start - 3.0) <= 0.25 and segment.reference_start <= 0.25
+    assert abs(segment.query_end - 9.0) <= 0.25

@@ -413,17 +413,22 @@ def _paired_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _extended(segment: Segment, speed: float, query_times: np.ndarray, query_hashes: np.ndarray,
-              reference: Fingerprint | FrameArrays, q_step: float, r_step: float, edge_limit: float) -> Segment:
+              query_flat: np.ndarray, reference: Fingerprint | FrameArrays, q_step: float, r_step: float,
+              edge_limit: float) -> Segment:
     """``segment`` grown at both ends along its alignment while each query frame, flat ones included,
     is plainly the same picture (within ``edge_limit`` bits) as the reference frame it maps to.
 
     Frames with too little picture are left out of finding an alignment (a dark
     frame resembles every other), but once the alignment is known, a dark
     stretch that is the same dark stretch on both sides is part of the footage:
-    without this, a copy's segment stops where its footage turns dark.
+    without this, a copy's segment stops where its footage turns dark. So a
+    query frame counts as the same picture as the reference frame it maps to
+    when their hashes are within ``edge_limit`` bits, or when both have too
+    little picture to hash (``query_flat``, and the reference's quality under
+    :data:`MIN_QUALITY`): the hashes of two black frames are noise.
     """
     offset = segment.reference_start - speed * segment.query_start
-    r_times, r_hashes = reference.times(), reference.hashes()
+    r_times, r_hashes, r_flat = reference.times(), reference.hashes(), ~_usable(reference)
     if not len(r_times):
         return segment
 
@@ -433,7 +438,8 @@ def _extended(segment: Segment, speed: float, query_times: np.ndarray, query_has
         nearest = np.where(np.abs(r_times[nearest - 1] - mapped) <= np.abs(r_times[nearest] - mapped),
                            nearest - 1, nearest)
         aligned = np.abs(r_times[nearest] - mapped) <= 0.5 * r_step + 1e-6
-        return aligned & (_paired_distances(query_hashes[frames], r_hashes[nearest]) <= edge_limit)
+        alike = _paired_distances(query_hashes[frames], r_hashes[nearest]) <= edge_limit
+        return aligned & (alike | (query_flat[frames] & r_flat[nearest]))
 
     def reach(frames: np.ndarray, edge: float) -> int | None:
         """The farthest of ``frames`` (walked outwards from ``edge``) reached without a gap of over
@@ -482,8 +488,8 @@ def _summarise(query: Fingerprint, reference: Fingerprint | FrameArrays, alignme
     for alignment in alignments:
         found = _segments(alignment, tq, q_step, query.duration, reference.duration, EDGE_DISTANCE_SHARE * bits)
         if hashes is not None:
-            found = _joined([_extended(s, alignment.speed, query.times(), hashes, reference, q_step, r_step,
-                                       EDGE_DISTANCE_SHARE * bits) for s in found])
+            found = _joined([_extended(s, alignment.speed, query.times(), hashes, ~_usable(query), reference,
+                                       q_step, r_step, EDGE_DISTANCE_SHARE * bits) for s in found])
         segments += found
     segments.sort(key=lambda s: s.query_start)
     q_duration = query.duration or (float(query.times()[-1]) + q_step)
