@@ -109,7 +109,7 @@ def bare(clips: list[Path], threads: int | None) -> float:
     """Seconds to fingerprint every clip, one after another, with nothing else."""
     started = time.perf_counter()
     for clip in clips:
-        fingerprint(clip, threads=threads, inner=True, min_frames=INDEX_MIN_FRAMES)  # as vidprov add makes it
+        fingerprint(clip, threads=threads, inner=True, strips=True, min_frames=INDEX_MIN_FRAMES)  # as vidprov add makes it
     return time.perf_counter() - started
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from .borders import BorderDetector, CropBox, cut_grid
 from .errors import FileAccessError, FormatError, ValidationError
 from .hashing import DEFAULT_ALGORITHM, HASH_INPUT_SIZE, ALGORITHMS, FrameHash, Hasher, get_hasher
-from .media import Decoder, Sampling, VideoInfo, halved, open_file
+from .media import Decoder, Sampling, VideoInfo, halved, next_tick, open_file
 
 #: Version of the fingerprint's serialized form.
 SCHEMA_VERSION = 1
@@ -67,6 +67,32 @@ CROPPED_SHARE = 0.9
 #: the nearest is then at most 1/24 of the inner picture off.
 INNER_VIEW_STEPS = 4
 
+#: Landscape footage cut to 9:16 for short-video apps keeps under a third of its width (81/256 of a
+#: 16:9 picture), placed where the subject is: no inner picture is in every such window. So the
+#: index also keeps hashes of two *strips* of a 16:9 active picture, each this share of its width and
+#: all of its height ...
+STRIP_SHARE = 3 / 16
+#: ... beginning this share of the way across (11/32 and 15/32, either side of the middle): a 9:16
+#: window whose left edge lies anywhere from 0.216 to 0.469 of the width holds one of them whole
+#: (from the middle third of the places a window may be, 0.228 to 0.456).
+STRIP_LEFTS = (11 / 32, 15 / 32)
+#: Active pictures with a width-to-height ratio in this range (16:9, give or take) get strips ...
+STRIP_ASPECTS = (1.6, 2.0)
+#: ... on one indexed frame in this many (every 2 s at two frames a second): a window is cut the same
+#: way throughout, so a few frames find it.
+STRIP_EVERY = 4
+#: A query's strip views assume a window cut from a 16:9 picture as tall as the query's own, so
+#: that a strip is STRIP_SHARE * 16/9 (a third) of the query's height wide; queries with a
+#: width-to-height ratio in this range (portrait) get them ...
+STRIP_SOURCE_ASPECT = 16 / 9
+STRIP_VIEW_ASPECTS = (0.34, 0.85)
+#: ... at this many places across, the nearest at most 1.5% of a strip's width off for a 9:16 query.
+STRIP_VIEW_STEPS = 24
+#: A strip's hash input is cut from the active picture shrunk to this width (a strip is then 60
+#: pixels wide, beginning on a whole pixel) and 64 high; a strip view's from the query's picture
+#: shrunk so that a view is 3 x 64 pixels wide.
+STRIP_BASE_WIDTH = 320
+
 
 def index_sampling(duration: float | None, sampling: Sampling = DEFAULT_SAMPLING,
                    min_frames: int = INDEX_MIN_FRAMES) -> Sampling:
@@ -99,6 +125,42 @@ INNER_VIEWS_SIZE = int(round(HASH_INPUT_SIZE * CROPPED_SHARE / INNER_SHARE))
 #: Inner views are cut at this many times :data:`INNER_VIEWS_SIZE`, where every view begins on a whole
 #: pixel, then shrunk by that whole factor.
 VIEW_SCALE = 3
+
+
+def strip_boxes(crop: CropBox) -> tuple[CropBox, ...]:
+    """The strips of an active picture the index keeps hashes of (:data:`STRIP_LEFTS`), or none when the
+    picture is not 16:9-ish landscape (:data:`STRIP_ASPECTS`)."""
+    low, high = STRIP_ASPECTS
+    if not low <= crop.width / crop.height <= high:
+        return ()
+    width = max(1, int(round(crop.width * STRIP_SHARE)))
+    return tuple(CropBox(crop.x + int(round(crop.width * left)), crop.y, width, crop.height) for left in STRIP_LEFTS)
+
+
+def _strip_view_offsets(width: int, view: int) -> list[int]:
+    return [int(round(step)) for step in np.linspace(0.0, width - view, STRIP_VIEW_STEPS)]
+
+
+def _strip_view_width(crop: CropBox) -> float | None:
+    """A strip's width in a portrait query's active picture, as a share of its width; None when the
+    query is not portrait (:data:`STRIP_VIEW_ASPECTS`)."""
+    low, high = STRIP_VIEW_ASPECTS
+    if not low <= crop.width / crop.height <= high:
+        return None
+    return min(1.0, STRIP_SHARE * STRIP_SOURCE_ASPECT * crop.height / crop.width)
+
+
+def strip_view_boxes(crop: CropBox) -> tuple[CropBox, ...]:
+    """Where a portrait query's picture may hold one of its source's strips (:func:`strip_boxes`), if
+    the query is a 9:16 (or 3:4, 4:5) window cut from 16:9 footage as tall as it:
+    :data:`STRIP_VIEW_STEPS` boxes a third of its height wide, spread evenly across it. None for
+    a query that is not portrait."""
+    share = _strip_view_width(crop)
+    if share is None:
+        return ()
+    width = max(1, int(round(crop.width * share)))
+    return tuple(CropBox(crop.x + offset, crop.y, width, crop.height)
+                 for offset in _strip_view_offsets(crop.width, width))
 
 
 def inner_box(crop: CropBox) -> CropBox:
@@ -138,7 +200,9 @@ class FrameRecord:
     fingerprint's ``windows`` (insets, screens) in this frame. ``inner`` is
     the hash of the frame's inner picture (:func:`inner_box`; indexed clips,
     so that a cropped copy still matches), ``inner_views`` those of the
-    fingerprint's ``inner_views`` (query clips).
+    fingerprint's ``inner_views`` (query clips). ``strips`` are the hashes of
+    the fingerprint's ``strips`` on the frames that have them (one in
+    :data:`STRIP_EVERY`), ``strip_views`` those of its ``strip_views``.
     """
 
     t: float
@@ -149,6 +213,8 @@ class FrameRecord:
     windows: tuple[FrameHash, ...] = ()
     inner: FrameHash | None = None
     inner_views: tuple[FrameHash, ...] = ()
+    strips: tuple[FrameHash, ...] = ()
+    strip_views: tuple[FrameHash, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"t": self.t, "hash": str(self.hash), "quality": self.quality, "index": self.index}
@@ -160,6 +226,10 @@ class FrameRecord:
             data["inner"] = str(self.inner)
         if self.inner_views:
             data["inner_views"] = [str(h) for h in self.inner_views]
+        if self.strips:
+            data["strips"] = [str(h) for h in self.strips]
+        if self.strip_views:
+            data["strip_views"] = [str(h) for h in self.strip_views]
         return data
 
 
@@ -172,7 +242,9 @@ class Fingerprint:
     hash values, so two fingerprints are comparable only when their
     ``algorithm`` and ``params`` agree. ``inner`` is the inner picture each
     frame's ``inner`` hash is of, and ``inner_views`` the boxes each frame's
-    ``inner_views`` hashes are of (display pixels, like ``windows``).
+    ``inner_views`` hashes are of (display pixels, like ``windows``);
+    ``strips`` and ``strip_views`` likewise (:func:`strip_boxes`,
+    :func:`strip_view_boxes`).
     """
 
     sha256: str
@@ -190,6 +262,8 @@ class Fingerprint:
     schema_version: int = SCHEMA_VERSION
     inner: CropBox | None = None
     inner_views: tuple[CropBox, ...] = ()
+    strips: tuple[CropBox, ...] = ()
+    strip_views: tuple[CropBox, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.sha256) != 64 or any(c not in "0123456789abcdef" for c in self.sha256):
@@ -209,6 +283,12 @@ class Fingerprint:
             if len(frame.inner_views) != len(self.inner_views):
                 raise ValidationError(f"frames[{number}].inner_views", len(frame.inner_views),
                                       f"a hash for each of the {len(self.inner_views)} inner views")
+            if frame.strips and (len(frame.strips) != len(self.strips) or any(h.bits != bits for h in frame.strips)):
+                raise ValidationError(f"frames[{number}].strips", len(frame.strips),
+                                      f"a {bits}-bit hash for each of the {len(self.strips)} strips, or none")
+            if len(frame.strip_views) != len(self.strip_views):
+                raise ValidationError(f"frames[{number}].strip_views", len(frame.strip_views),
+                                      f"a hash for each of the {len(self.strip_views)} strip views")
         times = [frame.t for frame in self.frames]
         if any(b < a for a, b in zip(times, times[1:])):
             raise ValidationError("frames", "out of order", "frames in presentation order")
@@ -235,13 +315,31 @@ class Fingerprint:
         bits = ALGORITHMS[self.algorithm].bits
         return [_stacked([f.inner_views[k] for f in self.frames], bits) for k in range(len(self.inner_views))]
 
+    def strip_frames(self) -> np.ndarray:
+        """The numbers (positions in :attr:`frames`) of the frames that have strip hashes."""
+        return np.array([n for n, f in enumerate(self.frames) if f.strips], dtype=np.int64)
+
+    def strip_hashes(self) -> np.ndarray | None:
+        """Hashes of the strips, shape ``(frames with strips, strips, bytes)``, or None without strips."""
+        if not self.strips:
+            return None
+        bits = ALGORITHMS[self.algorithm].bits
+        return _stacked([h for f in self.frames for h in f.strips], bits).reshape(-1, len(self.strips), bits // 8)
+
+    def strip_view_hashes(self) -> list[np.ndarray]:
+        """For each of :attr:`strip_views`, the frame hashes inside it, like :meth:`hashes`."""
+        bits = ALGORITHMS[self.algorithm].bits
+        return [_stacked([f.strip_views[k] for f in self.frames], bits) for k in range(len(self.strip_views))]
+
     def for_index(self) -> Fingerprint:
         """This fingerprint as an index stores it: without the views only a query needs (mirror, windows,
-        inner views)."""
-        if not (self.windows or self.inner_views or any(f.mirror is not None or f.windows for f in self.frames)):
+        inner views, strip views)."""
+        if not (self.windows or self.inner_views or self.strip_views
+                or any(f.mirror is not None or f.windows for f in self.frames)):
             return self
-        return replace(self, windows=(), inner_views=(),
-                       frames=tuple(replace(f, mirror=None, windows=(), inner_views=()) for f in self.frames))
+        return replace(self, windows=(), inner_views=(), strip_views=(),
+                       frames=tuple(replace(f, mirror=None, windows=(), inner_views=(), strip_views=())
+                                    for f in self.frames))
 
     def mirror_hashes(self) -> np.ndarray | None:
         """Hashes of the mirrored pictures, like :meth:`hashes`, or None if not computed."""
@@ -307,6 +405,8 @@ class Fingerprint:
             "windows": [w.to_dict() for w in self.windows],
             "inner": self.inner.to_dict() if self.inner else None,
             "inner_views": [w.to_dict() for w in self.inner_views],
+            "strips": [w.to_dict() for w in self.strips],
+            "strip_views": [w.to_dict() for w in self.strip_views],
             "frames": [frame.to_dict() for frame in self.frames],
         }
 
@@ -329,7 +429,9 @@ class Fingerprint:
                             mirror=FrameHash.from_hex(str(f["mirror"])) if f.get("mirror") else None,
                             windows=tuple(FrameHash.from_hex(str(h)) for h in f.get("windows") or ()),
                             inner=FrameHash.from_hex(str(f["inner"])) if f.get("inner") else None,
-                            inner_views=tuple(FrameHash.from_hex(str(h)) for h in f.get("inner_views") or ()))
+                            inner_views=tuple(FrameHash.from_hex(str(h)) for h in f.get("inner_views") or ()),
+                            strips=tuple(FrameHash.from_hex(str(h)) for h in f.get("strips") or ()),
+                            strip_views=tuple(FrameHash.from_hex(str(h)) for h in f.get("strip_views") or ()))
                 for f in data["frames"]
             )
             crop = CropBox.from_dict(data["crop"]) if data.get("crop") else None
@@ -352,6 +454,8 @@ class Fingerprint:
                 schema_version=version,
                 inner=CropBox.from_dict(data["inner"]) if data.get("inner") else None,
                 inner_views=tuple(CropBox.from_dict(w) for w in data.get("inner_views") or ()),
+                strips=tuple(CropBox.from_dict(w) for w in data.get("strips") or ()),
+                strip_views=tuple(CropBox.from_dict(w) for w in data.get("strip_views") or ()),
             )
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
             if isinstance(error, ValidationError):
@@ -418,17 +522,32 @@ class FrameArrays:
     frame_hashes: np.ndarray = field(repr=False)  # uint8, (frames, bytes)
     frame_qualities: np.ndarray = field(repr=False)
     frame_inner_hashes: np.ndarray | None = field(default=None, repr=False)  # like frame_hashes
+    frame_strip_hashes: np.ndarray | None = field(default=None, repr=False)  # (frames with strips, strips, bytes)
+    strip_frames: np.ndarray | None = field(default=None, repr=False)  # int64: which frames have them
 
     @classmethod
     def of(cls, fingerprint: Fingerprint) -> FrameArrays:
+        strips = fingerprint.strip_hashes()
         return cls(fingerprint.sha256, fingerprint.algorithm, fingerprint.duration, fingerprint.times(),
-                   fingerprint.hashes(), fingerprint.qualities(), fingerprint.inner_hashes())
+                   fingerprint.hashes(), fingerprint.qualities(), fingerprint.inner_hashes(), strips,
+                   fingerprint.strip_frames() if strips is not None else None)
 
     def inner_arrays(self) -> FrameArrays | None:
         """The same frames with their inner pictures' hashes as :meth:`hashes`, or None if not stored."""
         if self.frame_inner_hashes is None:
             return None
-        return replace(self, frame_hashes=self.frame_inner_hashes, frame_inner_hashes=None)
+        return replace(self, frame_hashes=self.frame_inner_hashes, frame_inner_hashes=None,
+                       frame_strip_hashes=None, strip_frames=None)
+
+    def strip_arrays(self) -> list[FrameArrays]:
+        """For each strip (:func:`strip_boxes`), the frames that have strips, with that strip's hashes as
+        :meth:`hashes`; empty when none are stored."""
+        if self.frame_strip_hashes is None or self.strip_frames is None or not len(self.strip_frames):
+            return []
+        at = self.strip_frames
+        return [FrameArrays(self.sha256, self.algorithm, self.duration, self.frame_times[at],
+                            np.ascontiguousarray(self.frame_strip_hashes[:, k]), self.frame_qualities[at])
+                for k in range(self.frame_strip_hashes.shape[1])]
 
     def times(self) -> np.ndarray:
         return self.frame_times
@@ -483,6 +602,8 @@ class HashedFrame:
     windows: tuple[FrameHash, ...] = ()
     inner: FrameHash | None = None
     inner_views: tuple[FrameHash, ...] = ()
+    strips: tuple[FrameHash, ...] = ()
+    strip_views: tuple[FrameHash, ...] = ()
 
 
 class FramePipeline:
@@ -496,8 +617,8 @@ class FramePipeline:
     def __init__(self, path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAULT_ALGORITHM,
                  sampling: Sampling | None = None, crop: bool = True, hash_input: str = "gray64",
                  mirror: bool = False, windows: bool = False, inner: bool = False, inner_views: bool = False,
-                 min_frames: int | None = None, progress: Callable[[float, float | None], None] | None = None,
-                 threads: int | None = None) -> None:
+                 strips: bool = False, strip_views: bool = False, min_frames: int | None = None,
+                 progress: Callable[[float, float | None], None] | None = None, threads: int | None = None) -> None:
         if hash_input not in HASH_INPUTS:
             raise ValidationError("hash_input", hash_input, ", ".join(HASH_INPUTS))
         if min_frames is not None and min_frames < 1:
@@ -519,6 +640,15 @@ class FramePipeline:
         self.inner: CropBox | None = None
         #: The query's inner views (:func:`inner_view_boxes`), once the crop is settled, when asked for.
         self.inner_views: tuple[CropBox, ...] = ()
+        self.want_strips = strips and hash_input == "gray64"
+        self.want_strip_views = strip_views and hash_input == "gray64"
+        #: The strips (:func:`strip_boxes`) and strip views (:func:`strip_view_boxes`), once the crop is
+        #: settled, when asked for and the picture has them.
+        self.strips: tuple[CropBox, ...] = ()
+        self.strip_views: tuple[CropBox, ...] = ()
+        self._strip_interval = 0.0
+        self._next_strip = 0.0
+        self._strip_base: CropBox | None = None  # the picture strip views are cut from
         self._size = (0, 0)
         self.progress = progress
         self.decoder = Decoder(self.path, self.sampling, threads=threads)
@@ -526,6 +656,12 @@ class FramePipeline:
             # The duration is known once the container is open, before a frame is read.
             self.sampling = self.decoder.sampling = index_sampling(self.decoder.info.duration, self.sampling,
                                                                    min_frames)
+        if self.want_strips:
+            # One frame in STRIP_EVERY of those the index keeps: a query sampled more densely has strips on
+            # exactly the frames an index fingerprint of it would.
+            indexed = index_sampling(self.decoder.info.duration)
+            own = self.sampling.interval if self.sampling.mode == "every" else 0.0
+            self._strip_interval = STRIP_EVERY * max(own, indexed.interval)
         self.crop: CropBox | None = None
 
     @property
@@ -648,6 +784,60 @@ class FramePipeline:
                                 interpolation=cv2.INTER_AREA) for top in offsets for left in offsets]
         return self._grouped(self.hasher.digests(np.stack(cuts)), len(offsets) ** 2)
 
+    def _strip_hashes(self, grids: list[np.ndarray]) -> list[tuple[FrameHash, ...]]:
+        """The strips of frames' active pictures hashed: cut from the picture shrunk to
+        :data:`STRIP_BASE_WIDTH` by 64, where each strip begins on a whole pixel."""
+        import cv2
+
+        width, height = self._size
+        assert self.crop is not None
+        lefts = [int(round(STRIP_BASE_WIDTH * left)) for left in STRIP_LEFTS]
+        strip = int(round(STRIP_BASE_WIDTH * STRIP_SHARE))
+        cuts = []
+        for grid in grids:
+            picture = cv2.resize(cut_grid(grid, self.crop, width, height), (STRIP_BASE_WIDTH, HASH_INPUT_SIZE),
+                                 interpolation=cv2.INTER_AREA)
+            cuts += [cv2.resize(picture[:, left:left + strip], (HASH_INPUT_SIZE, HASH_INPUT_SIZE),
+                                interpolation=cv2.INTER_LINEAR) for left in lefts]
+        return self._grouped(self.hasher.digests(np.stack(cuts)), len(lefts))
+
+    def _strip_view_hashes(self, batch: list[tuple[int, float, np.ndarray]]) -> list[tuple[FrameHash, ...]]:
+        """Each frame's strip views hashed: cut from its active picture shrunk to 64 high and so wide that
+        a view is ``64 * VIEW_SCALE`` pixels, each shrunk by :data:`VIEW_SCALE` to a hash input."""
+        import cv2
+
+        width, height = self._size
+        base = self._strip_base
+        assert base is not None
+        share = _strip_view_width(base)
+        assert share is not None
+        side = HASH_INPUT_SIZE * VIEW_SCALE
+        total = max(side, int(round(side / share)))
+        offsets = _strip_view_offsets(total, side)
+        cuts = []
+        for _, _, grid in batch:
+            picture = cv2.resize(cut_grid(grid, base, width, height), (total, HASH_INPUT_SIZE),
+                                 interpolation=cv2.INTER_AREA)
+            cuts += [cv2.resize(picture[:, offset:offset + side], (HASH_INPUT_SIZE, HASH_INPUT_SIZE),
+                                interpolation=cv2.INTER_AREA) for offset in offsets]
+        return self._grouped(self.hasher.digests(np.stack(cuts)), len(offsets))
+
+    def _strips_of(self, batch: list[tuple[int, float, np.ndarray]]) -> list[tuple[FrameHash, ...]]:
+        """Each frame's strip hashes: for the first frame at or after each multiple of the strip interval,
+        none for the rest."""
+        if not self.strips:
+            return [()] * len(batch)
+        chosen = []
+        for number, (_, time, _) in enumerate(batch):
+            if time + 1e-9 >= self._next_strip:
+                chosen.append(number)
+                self._next_strip = next_tick(time, self._strip_interval)
+        found: list[tuple[FrameHash, ...]] = [()] * len(batch)
+        if chosen:
+            for number, hashes in zip(chosen, self._strip_hashes([batch[n][2] for n in chosen])):
+                found[number] = hashes
+        return found
+
     def _hash_batch(self, batch: list[tuple[int, float, np.ndarray]]) -> Iterator[HashedFrame]:
         if not batch:
             return
@@ -656,6 +846,14 @@ class FramePipeline:
             self.inner = inner_box(self.crop)
         if self.want_inner_views and not self.inner_views:
             self.inner_views = inner_view_boxes(self.crop)
+        if self.want_strips and not self.strips:
+            self.strips = strip_boxes(self.crop)
+            self.want_strips = bool(self.strips)
+        if self.want_strip_views and not self.strip_views:
+            # The dark top and bottom of a 9:16 window may be taken for bars: the whole frame then stands in.
+            self._strip_base = self.crop if _strip_view_width(self.crop) else CropBox.full(*self._size)
+            self.strip_views = strip_view_boxes(self._strip_base)
+            self.want_strip_views = bool(self.strip_views)
         images = np.stack([self._cut(grid, self.crop) for _, _, grid in batch])
         hashed = self.hasher.hash_images(images)
         mirrors: Sequence[FrameHash | None] = [None] * len(batch)
@@ -666,9 +864,13 @@ class FramePipeline:
         if self.inner is not None:
             inner = self._inner_hashes(batch)
         views = self._inner_view_hashes(batch) if self.inner_views else [()] * len(batch)
-        for (index, time, _), image, (digest, quality), mirror, window_hashes, inner_hash, view_hashes in zip(
-                batch, images, hashed, mirrors, inside, inner, views):
-            yield HashedFrame(index, time, digest, quality, image, mirror, window_hashes, inner_hash, view_hashes)
+        strips = self._strips_of(batch)
+        strip_views = self._strip_view_hashes(batch) if self.strip_views else [()] * len(batch)
+        for (index, time, _), image, (digest, quality), mirror, window_hashes, inner_hash, view_hashes, \
+                strip_hashes, strip_view_hashes in zip(batch, images, hashed, mirrors, inside, inner, views, strips,
+                                                       strip_views):
+            yield HashedFrame(index, time, digest, quality, image, mirror, window_hashes, inner_hash, view_hashes,
+                              strip_hashes, strip_view_hashes)
             self._report(time)
         batch.clear()
 
@@ -689,7 +891,8 @@ class FramePipeline:
 def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAULT_ALGORITHM,
                 sampling: Sampling | None = None, crop: bool = True, hash_input: str = "gray64",
                 mirror: bool = False, windows: bool = False, inner: bool = False, inner_views: bool = False,
-                min_frames: int | None = None, progress: Callable[[float, float | None], None] | None = None,
+                strips: bool = False, strip_views: bool = False, min_frames: int | None = None,
+                progress: Callable[[float, float | None], None] | None = None,
                 threads: int | None = None) -> Fingerprint:
     """Fingerprint the clip at ``path``.
 
@@ -700,7 +903,10 @@ def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAU
     query clips; ``inner`` also hashes each frame's inner picture
     (:func:`inner_box`), as the index stores it, so that a cropped copy still
     matches, and ``inner_views`` the places a cropped query may show it
-    (:func:`inner_view_boxes`);
+    (:func:`inner_view_boxes`); ``strips`` also hashes two strips of a 16:9
+    picture on some frames (:func:`strip_boxes`), as the index stores them, so
+    that a 9:16 window cut from it still matches, and ``strip_views`` the
+    places a portrait query may show one (:func:`strip_view_boxes`);
     ``min_frames`` samples a short clip more densely, so that it gives at least
     that many frames (:func:`index_sampling`; the index asks for
     :data:`INDEX_MIN_FRAMES`);
@@ -718,10 +924,10 @@ def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAU
         opened = os.fstat(handle.fileno())
         with FramePipeline(path, algorithm=algorithm, sampling=sampling, crop=crop,
                            hash_input=hash_input, mirror=mirror, windows=windows, inner=inner,
-                           inner_views=inner_views, min_frames=min_frames, progress=progress,
-                           threads=threads) as pipeline:
+                           inner_views=inner_views, strips=strips, strip_views=strip_views, min_frames=min_frames,
+                           progress=progress, threads=threads) as pipeline:
             records = tuple(FrameRecord(round(f.time, 6), f.hash, f.quality, f.index, f.mirror, f.windows,
-                                        f.inner, f.inner_views) for f in pipeline)
+                                        f.inner, f.inner_views, f.strips, f.strip_views) for f in pipeline)
             info = pipeline.info
             crop_box = pipeline.crop
             params = pipeline.params()
@@ -732,4 +938,5 @@ def fingerprint(path: str | os.PathLike[str], *, algorithm: str | Hasher = DEFAU
     return Fingerprint(sha256=sha256, algorithm=pipeline.hasher.name, params=params,
                        duration=info.duration, fps=fps, width=width, height=height, codec=info.codec,
                        crop=crop_box, frames=records, size=size, windows=pipeline.windows,
-                       inner=pipeline.inner, inner_views=pipeline.inner_views)
+                       inner=pipeline.inner, inner_views=pipeline.inner_views, strips=pipeline.strips,
+                       strip_views=pipeline.strip_views)

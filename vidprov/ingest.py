@@ -542,11 +542,11 @@ def _hash_file(path: str) -> tuple[str, int]:
 def index_fingerprint(path: str | os.PathLike[str], algorithm: str, sampling: Sampling | None = None,
                       crop: bool = True, *, progress: Callable[[float, float | None], None] | None = None,
                       threads: int | None = None) -> Fingerprint:
-    """Fingerprint a clip as the index stores it: with inner pictures, and ``sampling``, or when
+    """Fingerprint a clip as the index stores it: with inner pictures and strips, and ``sampling``, or when
     that is ``None`` two frames a second, more for a clip too short to give
     :data:`~vidprov.fingerprint.INDEX_MIN_FRAMES`.
     """
-    return make_fingerprint(path, algorithm=algorithm, sampling=sampling, crop=crop, inner=True,
+    return make_fingerprint(path, algorithm=algorithm, sampling=sampling, crop=crop, inner=True, strips=True,
                             min_frames=INDEX_MIN_FRAMES if sampling is None else None, progress=progress,
                             threads=threads)
 

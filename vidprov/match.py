@@ -59,6 +59,15 @@ INNER_VIEWS_ALIGNED = 2
 #: Query frames (evenly spread) whose inner views are looked up for candidates: sixteen views a frame are
 #: many keys, and a cropped copy is cropped the same way throughout, so a few frames find it.
 INNER_CANDIDATE_FRAMES = 8
+#: Of a portrait query's strip views (where a 9:16 window cut from 16:9 footage may show one of the
+#: source's strips), how many (view, strip) pairs are aligned with a reference: those with the most frames
+#: plainly the same picture.
+STRIP_VIEWS_ALIGNED = 2
+#: Frames of a strip and a strip view are the same picture within this share of the hash's bits (64
+#: of 256 for PDQ), less than whole frames: a strip is a narrow picture, forty-eight (view, strip)
+#: pairs give chance many tries, and two white walls a tenth of a frame wide look alike. The strip
+#: views that hold a strip are a median 20-40 bits from it on the reupload benchmark's sources.
+STRIP_DISTANCE_SHARE = 0.25
 #: How a query clip is sampled: eight frames a second against the index's two, so that some query
 #: frame falls within 1/16 s of every indexed one, however the copy was trimmed. In fast motion, frames
 #: a quarter of a second apart are different pictures.
@@ -250,8 +259,8 @@ def _best_alignment(tq: np.ndarray, tr: np.ndarray, qi: np.ndarray, rj: np.ndarr
 
 
 def _segments(alignment: _Alignment, tq: np.ndarray, q_step: float, q_duration: float | None,
-              ref_duration: float | None, edge_limit: float) -> list[Segment]:
-    """Runs of matched query frames (split at gaps over :data:`MAX_GAP`) as segments.
+              ref_duration: float | None, edge_limit: float, max_gap: float = MAX_GAP) -> list[Segment]:
+    """Runs of matched query frames (split at gaps over ``max_gap`` seconds) as segments.
 
     A run's ends are trimmed to its first and last frames within ``edge_limit``
     bits: near a cut into other footage, a loosely similar frame can still fall
@@ -263,7 +272,7 @@ def _segments(alignment: _Alignment, tq: np.ndarray, q_step: float, q_duration: 
     runs: list[tuple[int, int]] = []
     first = 0
     for number in range(1, len(times) + 1):
-        if number == len(times) or times[number] - times[number - 1] > MAX_GAP:
+        if number == len(times) or times[number] - times[number - 1] > max_gap:
             runs.append((first, number))
             first = number
     segments: list[Segment] = []
@@ -332,8 +341,7 @@ def fingerprint_query(path: str | os.PathLike[str], *, algorithm: str = DEFAULT_
     (:func:`vidprov.fingerprint.index_sampling`).
     """
     return make_fingerprint(path, algorithm=algorithm, sampling=QUERY_SAMPLING, mirror=True, windows=True,
-                            inner=True, inner_views=True,
-                            progress=progress)
+                            inner=True, inner_views=True, strips=True, strip_views=True, progress=progress)
 
 
 def compare(query: Fingerprint, reference: Fingerprint | FrameArrays, *,
@@ -356,12 +364,15 @@ def compare(query: Fingerprint, reference: Fingerprint | FrameArrays, *,
         if match is not None and (best is None or match.score > best.score):
             best = replace(match, window=window)
     inner = _inner_arrays(reference)
-    if inner is not None:
-        for hashes in _likeliest_inner_views(query, inner):
-            alignments, tq, tr = _compare_hashes(query, hashes, inner, limit)
-            match = _summarise(query, inner, alignments, tq, tr, False, bits, limit, hashes)
-            if match is not None and (best is None or match.score > best.score):
-                best = replace(match, cropped=True)
+    cropped = [(hashes, inner, limit) for hashes in _likeliest_inner_views(query, inner)] if inner is not None else []
+    strip_limit = min(limit, int(STRIP_DISTANCE_SHARE * bits))
+    cropped += [(hashes, arrays, strip_limit)
+                for hashes, arrays in _likeliest_strip_views(query, _strip_arrays(reference), strip_limit)]
+    for hashes, arrays, within in cropped:
+        alignments, tq, tr = _compare_hashes(query, hashes, arrays, within)
+        match = _summarise(query, arrays, alignments, tq, tr, False, bits, within, hashes)
+        if match is not None and (best is None or match.score > best.score):
+            best = replace(match, cropped=True)
     return best
 
 
@@ -380,6 +391,27 @@ def _inner_arrays(reference: Fingerprint | FrameArrays) -> FrameArrays | None:
     if isinstance(reference, Fingerprint):
         return FrameArrays.of(reference).inner_arrays() if reference.inner is not None else None
     return reference.inner_arrays()
+
+
+def _strip_arrays(reference: Fingerprint | FrameArrays) -> list[FrameArrays]:
+    """For each of the reference's strips, its frames that have them, with that strip's hashes as the hashes."""
+    if isinstance(reference, Fingerprint):
+        return FrameArrays.of(reference).strip_arrays() if reference.strips else []
+    return reference.strip_arrays()
+
+
+def _likeliest_strip_views(query: Fingerprint, strips: list[FrameArrays],
+                           within: float) -> list[tuple[np.ndarray, FrameArrays]]:
+    """The (strip view, reference strip) pairs worth aligning: the :data:`STRIP_VIEWS_ALIGNED` with the most
+    query frames within ``within`` bits of one of the strip's frames, and at least :data:`MIN_CLOSE_FRAMES`.
+    A 9:16 window is cut the same way throughout, so one view holds one strip."""
+    if not query.strip_views or not strips:
+        return []
+    views = query.strip_view_hashes()
+    counts = np.stack([_close_frame_counts(query, views, arrays, within) for arrays in strips])  # (strips, views)
+    order = np.argsort(-counts.ravel(), kind="stable")[:STRIP_VIEWS_ALIGNED]
+    pairs = [divmod(int(k), len(views)) for k in order if counts.ravel()[k] >= MIN_CLOSE_FRAMES]
+    return [(views[view], strips[strip]) for strip, view in pairs]
 
 
 def _close_frame_counts(query: Fingerprint, views: list[np.ndarray], reference: FrameArrays,
@@ -486,7 +518,9 @@ def _summarise(query: Fingerprint, reference: Fingerprint | FrameArrays, alignme
     r_step = _step(reference.times(), reference.duration)
     segments: list[Segment] = []
     for alignment in alignments:
-        found = _segments(alignment, tq, q_step, query.duration, reference.duration, EDGE_DISTANCE_SHARE * bits)
+        # Sparse reference frames (strips, on one indexed frame in four) leave wider gaps between matches.
+        found = _segments(alignment, tq, q_step, query.duration, reference.duration, EDGE_DISTANCE_SHARE * bits,
+                          max(MAX_GAP, 1.5 * r_step))
         if hashes is not None:
             found = _joined([_extended(s, alignment.speed, query.times(), hashes, ~_usable(query), reference,
                                        q_step, r_step, EDGE_DISTANCE_SHARE * bits) for s in found])
@@ -564,6 +598,8 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
     if query.inner_views:
         chosen, inner_views = _inner_lookup(query)
         views += [(keys.INNER_CHUNKS, chosen, keys.frame_keys(hashes, query.algorithm)) for hashes in inner_views]
+    views += [(keys.STRIP_CHUNKS, frame_numbers, keys.frame_keys(hashes[usable], query.algorithm))
+              for hashes in query.strip_view_hashes()]
     # One ask per view, frame and chunk: the list it names and the rest of the frame's key.
     view_keys = np.concatenate([found for _, _, found in views])
     asked_keys = np.repeat(view_keys, keys.CHUNKS)
@@ -632,7 +668,25 @@ def _with_near_frames(query: Fingerprint, references: dict[int, FrameArrays]) ->
         chosen, inner_views = _inner_lookup(sampled)
         counts = _near_frame_counts(inner, inner_views, np.ones(len(chosen), dtype=bool), limit)
         passed |= {clip_id for clip_id, count in counts.items() if count >= min(MIN_FRAMES, max(1, len(chosen)))}
+    # 9:16 windows: a portrait query's strip views against the strips of the rest, all strips at once.
+    strips = {c: arrays for c, arrays in ((c, _all_strips(references[c])) for c in references if c not in passed)
+              if arrays is not None}
+    if query.strip_views and strips:
+        sampled = query.resampled(CANDIDATE_SAMPLING) if _denser(query, CANDIDATE_SAMPLING) else query
+        within = min(limit, int(STRIP_DISTANCE_SHARE * ALGORITHMS[query.algorithm].bits))
+        counts = _near_frame_counts(strips, sampled.strip_view_hashes(), _usable(sampled), within)
+        passed |= {clip_id for clip_id, count in counts.items() if count >= needed}
     return sorted(passed)
+
+
+def _all_strips(reference: FrameArrays) -> FrameArrays | None:
+    """A reference's strips, all of them as one set of frames (for near-frame counts), or None without any."""
+    strips = reference.strip_arrays()
+    if not strips:
+        return None
+    return replace(strips[0], frame_times=np.concatenate([s.frame_times for s in strips]),
+                   frame_hashes=np.concatenate([s.frame_hashes for s in strips]),
+                   frame_qualities=np.concatenate([s.frame_qualities for s in strips]))
 
 
 def _near_frame_counts(references: dict[int, FrameArrays], views: list[np.ndarray], usable: np.ndarray,

@@ -130,7 +130,7 @@ def compare_command(first: str, second: str, as_json: bool, algorithm: str) -> N
     """
     query = _fingerprint(first, algorithm)
     with clip_progress(click.format_filename(second)) as progress:
-        reference = fingerprint(second, algorithm=algorithm, inner=True, min_frames=INDEX_MIN_FRAMES,
+        reference = fingerprint(second, algorithm=algorithm, inner=True, strips=True, min_frames=INDEX_MIN_FRAMES,
                                 progress=progress)
     result = matching.compare(query, reference)
     verdict = matching.judge(result)

@@ -31,10 +31,20 @@ from .keys import PostingLists, list_ids
 #: 3: fingerprint frames and posting lists packed (vidprov.index.packing) on SQLite too;
 #: 4: fingerprints may hold their frames' inner pictures (packed after the frame hashes), whose keys go
 #: in posting lists of their own. An index reaches 4 when the first such fingerprint is stored, so that
-#: a vidprov that cannot read them refuses the index instead of misreading it.
-SCHEMA_VERSION = 4
+#: a vidprov that cannot read them refuses the index instead of misreading it; 5: fingerprints may hold
+#: strips (packed after the inner pictures, keys in lists 8-11), likewise raised when the first is stored.
+SCHEMA_VERSION = 5
 #: The first schema version whose fingerprints may hold inner pictures.
 INNER_PICTURES = 4
+#: The first schema version whose fingerprints may hold strips.
+STRIPS = 5
+
+
+def needed_version(fingerprint: Fingerprint) -> int:
+    """The schema version an index must be at to store ``fingerprint`` (0: any)."""
+    if fingerprint.strips:
+        return STRIPS
+    return INNER_PICTURES if fingerprint.inner is not None else 0
 
 #: What an imported file was: a vidprov hash bundle, or vPDQ lines from another tool.
 IMPORT_FORMATS = ("bundle", "vpdq")

@@ -29,6 +29,9 @@ CHUNK_BITS = 16
 #: chunk numbers ``INNER_CHUNKS + c``: a query's whole frames never read them, and its inner views
 #: read nothing else.
 INNER_CHUNKS = CHUNKS
+#: Keys of frames' strips (see :func:`vidprov.fingerprint.strip_boxes`) likewise, in chunks ``STRIP_CHUNKS + c``:
+#: only a portrait query's strip views read them.
+STRIP_CHUNKS = 2 * CHUNKS
 
 #: One posting: clip id, frame number within the clip's fingerprint, the frame's 64-bit key.
 POSTING = np.dtype([("clip", "<u4"), ("frame", "<u2"), ("key", "<u8")])
@@ -213,18 +216,28 @@ def decode_postings(blob: bytes) -> np.ndarray:
 
 def fingerprint_postings(clip_id: int, fingerprint: Fingerprint) -> np.ndarray:
     """Every posting of one stored fingerprint: its frames', then their inner pictures' (same frame numbers,
-    lists of their own: :data:`INNER_CHUNKS`)."""
-    entries = clip_postings(clip_id, fingerprint.hashes(), fingerprint.algorithm)
+    lists of their own: :data:`INNER_CHUNKS`), then the strips' of the frames that have them
+    (:data:`STRIP_CHUNKS`)."""
+    parts = [clip_postings(clip_id, fingerprint.hashes(), fingerprint.algorithm)]
     inner = fingerprint.inner_hashes()
-    if inner is None or not len(inner):
-        return entries
-    return np.concatenate((entries, clip_postings(clip_id, inner, fingerprint.algorithm, INNER_CHUNKS)))
+    if inner is not None and len(inner):
+        parts.append(clip_postings(clip_id, inner, fingerprint.algorithm, INNER_CHUNKS))
+    strips = fingerprint.strip_hashes()
+    if strips is not None and len(strips):
+        at = fingerprint.strip_frames()
+        width = strips.shape[2]
+        parts.append(clip_postings(clip_id, strips.reshape(-1, width), fingerprint.algorithm, STRIP_CHUNKS,
+                                   np.repeat(at, strips.shape[1])))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def clip_postings(clip_id: int, hashes: np.ndarray, algorithm: str, first_chunk: int = 0) -> np.ndarray:
+def clip_postings(clip_id: int, hashes: np.ndarray, algorithm: str, first_chunk: int = 0,
+                  frames: np.ndarray | None = None) -> np.ndarray:
     """Every posting of one clip: for each frame and chunk, the list it goes in (``CHUNKED``); chunks are
-    numbered from ``first_chunk``."""
-    hashes = hashes[:MAX_FRAMES]
+    numbered from ``first_chunk``, and the hashes are of frames 0, 1, 2... unless ``frames`` says which."""
+    numbers = np.arange(len(hashes)) if frames is None else np.asarray(frames, dtype=np.int64)
+    kept = numbers < MAX_FRAMES
+    hashes, numbers = hashes[kept], numbers[kept]
     keys = frame_keys(hashes, algorithm)
     chunks = chunk_values(keys)
     count = len(keys)
@@ -232,6 +245,6 @@ def clip_postings(clip_id: int, hashes: np.ndarray, algorithm: str, first_chunk:
     entries["chunk"] = np.tile(np.arange(CHUNKS) + first_chunk, count)
     entries["value"] = chunks.ravel()
     entries["clip"] = clip_id
-    entries["frame"] = np.repeat(np.arange(count), CHUNKS)
+    entries["frame"] = np.repeat(numbers, CHUNKS)
     entries["key"] = np.repeat(keys, CHUNKS)
     return entries

@@ -6,7 +6,9 @@ Both backends store them the same way:
   float XORed with the one before, the qualities, the frame numbers as
   differences, and the hashes each XORed with the one before, then the
   inner pictures' hashes likewise when the fingerprint has them (its header
-  names its ``inner`` box). Every step is exact. A steady frame rate becomes runs of zeros, and so do the bits two
+  names its ``inner`` box), then, when its header names ``strips``, the
+  strips' hashes of the frames that have them (XORed likewise), those
+  frames' numbers as differences and how many there are. Every step is exact. A steady frame rate becomes runs of zeros, and so do the bits two
   frames of one shot share, which is most of them.
 * **posting lists** (:func:`encode_lists`): for each list (``chunk * 65536 +
   value``, see :mod:`vidprov.index.keys`), *groups* of 7 bytes (clip id,
@@ -44,24 +46,47 @@ def _xored(hashes: np.ndarray) -> bytes:
 
 
 def pack_frames(fingerprint: Fingerprint) -> bytes:
-    """The frames of ``fingerprint`` (time, hash, quality, frame number, inner hash) as one zlib stream."""
+    """The frames of ``fingerprint`` (time, hash, quality, frame number, inner hash, strip hashes) as one
+    zlib stream."""
     times = fingerprint.times().astype("<f8").view("<u8")
     numbers = np.array([f.index for f in fingerprint.frames], dtype="<i8")
     inner = fingerprint.inner_hashes()
+    strips = fingerprint.strip_hashes()
+    strip_part = b""
+    if strips is not None:
+        at = fingerprint.strip_frames()
+        strip_part = b"".join((_xored(strips.reshape(len(strips), -1)) if len(strips) else b"",
+                               np.diff(at, prepend=np.int64(0)).astype("<u4").tobytes(),
+                               np.array([len(at)], dtype="<u4").tobytes()))
     return zlib.compress(b"".join((
         (times ^ np.concatenate((np.zeros(1, dtype="<u8"), times[:-1]))).tobytes(),
         np.array([f.quality for f in fingerprint.frames], dtype=np.uint8).tobytes(),
         np.diff(numbers, prepend=np.int64(0)).astype("<i8").tobytes(),
         _xored(fingerprint.hashes()),
-        _xored(inner) if inner is not None and len(inner) else b"")))
+        _xored(inner) if inner is not None and len(inner) else b"",
+        strip_part)))
 
 
-def unpack_arrays(packed: bytes, bits: int, inner: bool = False) \
-        -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """The frames :func:`pack_frames` packed, as arrays: times, qualities, frame numbers, hashes and
-    (``inner``: the header has an inner box) the inner pictures' hashes, else None."""
+def unpack_arrays(packed: bytes, bits: int, inner: bool = False, strips: int = 0) \
+        -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None,
+                 np.ndarray | None]:
+    """The frames :func:`pack_frames` packed, as arrays: times, qualities, frame numbers, hashes,
+    (``inner``: the header has an inner box) the inner pictures' hashes, else None, and (``strips``:
+    how many strips the header names) the strips' hashes, shape ``(frames with strips, strips,
+    bytes)``, and those frames' numbers (positions), else None and None."""
     width = bits // 8
     data = zlib.decompress(packed)
+    strip_hashes = strip_frames = None
+    if strips:
+        (with_strips,) = np.frombuffer(data, dtype="<u4", count=1, offset=len(data) - 4).tolist()
+        tail = with_strips * (4 + strips * width) + 4
+        part = data[len(data) - tail:]
+        strip_hashes = np.bitwise_xor.accumulate(np.frombuffer(part, dtype=np.uint8, count=with_strips * strips * width)
+                                                 .reshape(with_strips, strips * width)).reshape(with_strips, strips,
+                                                                                                width)
+        strip_frames = np.cumsum(np.frombuffer(part, dtype="<u4", count=with_strips,
+                                               offset=with_strips * strips * width).astype(np.int64))
+        data = data[:len(data) - tail]
     count = len(data) // (17 + width * (2 if inner else 1))
     times = np.bitwise_xor.accumulate(np.frombuffer(data, dtype="<u8", count=count)).view("<f8")
     qualities = np.frombuffer(data, dtype=np.uint8, count=count, offset=8 * count)
@@ -72,34 +97,46 @@ def unpack_arrays(packed: bytes, bits: int, inner: bool = False) \
     if inner:
         inner_hashes = np.bitwise_xor.accumulate(np.frombuffer(data, dtype=np.uint8, count=count * width,
                                                                offset=(17 + width) * count).reshape(count, width))
-    return times, qualities, numbers, hashes, inner_hashes
+    return times, qualities, numbers, hashes, inner_hashes, strip_hashes, strip_frames
 
 
 def _has_inner(header: dict[str, object]) -> bool:
     return bool(header.get("inner"))
 
 
+def _strip_count(header: dict[str, object]) -> int:
+    strips = header.get("strips")
+    return len(strips) if isinstance(strips, list) else 0
+
+
 def unpack_frames(packed: bytes, bits: int, header: dict[str, object] | None = None) -> tuple[FrameRecord, ...]:
     """The frames :func:`pack_frames` packed, for hashes of ``bits`` bits, of a fingerprint with this
     ``header`` (its JSON form without frames)."""
-    times, qualities, numbers, hashes, inner = unpack_arrays(packed, bits, _has_inner(header or {}))
+    times, qualities, numbers, hashes, inner, strips, strip_frames = unpack_arrays(
+        packed, bits, _has_inner(header or {}), _strip_count(header or {}))
     width, raw = bits // 8, hashes.tobytes()
     inner_raw = inner.tobytes() if inner is not None else b""
+    strips_of: dict[int, tuple[FrameHash, ...]] = {}
+    if strips is not None and strip_frames is not None:
+        strips_of = {n: tuple(FrameHash(h.tobytes(), bits) for h in hashes_of_frame)
+                     for n, hashes_of_frame in zip(strip_frames.tolist(), strips)}
 
     def hash_at(data: bytes, i: int) -> FrameHash:
         return FrameHash(data[i * width:(i + 1) * width], bits)
 
-    return tuple(FrameRecord(t, hash_at(raw, i), q, n, inner=hash_at(inner_raw, i) if inner_raw else None)
+    return tuple(FrameRecord(t, hash_at(raw, i), q, n, inner=hash_at(inner_raw, i) if inner_raw else None,
+                             strips=strips_of.get(i, ()))
                  for i, (t, q, n) in enumerate(zip(times.tolist(), qualities.tolist(), numbers.tolist())))
 
 
 def frame_arrays(sha256: str, header: dict[str, object], packed: bytes) -> FrameArrays:
     """A stored fingerprint's :class:`~vidprov.fingerprint.FrameArrays`, from its header and packed frames."""
     algorithm = str(header["algorithm"])
-    times, qualities, _, hashes, inner = unpack_arrays(packed, ALGORITHMS[algorithm].bits, _has_inner(header))
+    times, qualities, _, hashes, inner, strips, strip_frames = unpack_arrays(
+        packed, ALGORITHMS[algorithm].bits, _has_inner(header), _strip_count(header))
     duration = header.get("duration")
     return FrameArrays(sha256, algorithm, float(duration) if isinstance(duration, (int, float)) else None,
-                       times, hashes, qualities, inner)
+                       times, hashes, qualities, inner, strips, strip_frames)
 
 
 def encode_lists(entries: np.ndarray) -> tuple[list[int], list[bytes], list[bytes]]:

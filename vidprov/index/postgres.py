@@ -65,7 +65,7 @@ from ..fingerprint import Fingerprint, FrameArrays
 from ..hashing import ALGORITHMS, DEFAULT_ALGORITHM
 from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
 from . import keys as K
-from .base import INNER_PICTURES, SCHEMA_VERSION, ClipFilter, HashImport, Index, StoredClip
+from .base import SCHEMA_VERSION, ClipFilter, HashImport, Index, StoredClip, needed_version
 from .packing import encode_lists, pack_frames, read_lists, unpack_frames
 from .packing import frame_arrays as packed_arrays
 from .sqlite import _json
@@ -193,6 +193,8 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
     # Inner pictures in packed frames and posting lists 4-7: the tables do not change.
     4: [],
+    # Strips in packed frames and posting lists 8-11: likewise.
+    5: [],
 }
 
 #: The candidate-search query: every run of the wanted lists, and their pending postings, in one snapshot.
@@ -268,7 +270,7 @@ class PostgresIndex(Index):
         self._depth = 0
         self._maintenance: set[str] = set()
         self._unchecked_pending = 0  # postings this client queued since it last looked at the pending table
-        self._inner_ready = False  # schema version INNER_PICTURES seen (see _store_fingerprints)
+        self._version_seen = 0  # the schema version last seen (see _store_fingerprints)
         conn = self._connection()
         with self._errors():
             tables = {row[0] for row in conn.execute(
@@ -586,12 +588,14 @@ class PostgresIndex(Index):
         return results
 
     def _store_fingerprints(self, by_id: dict[int, Fingerprint], bulk: bool) -> None:
-        if not self._inner_ready and any(fp.inner is not None for fp in by_id.values()):
+        needed = max((needed_version(fp) for fp in by_id.values()), default=0)
+        if needed > self._version_seen:
             # Versions never go down: once seen, not asked again. Raised in this transaction, the
             # fingerprints and the version are stored together.
-            self._inner_ready = self.schema_version() >= INNER_PICTURES
-            if not self._inner_ready:
-                self._apply(INNER_PICTURES)
+            self._version_seen = self.schema_version()
+            for version in range(self._version_seen + 1, needed + 1):
+                self._apply(version)
+            self._version_seen = max(self._version_seen, needed)
         ids = sorted(by_id)
         columns = [list(column) for column in zip(*(_fingerprint_columns(by_id[clip_id]) for clip_id in ids))]
         insert = ("INSERT INTO fingerprints (clip_id, header, frames) "

@@ -37,7 +37,7 @@ from ..fingerprint import Fingerprint, FrameArrays, FrameRecord
 from ..hashing import ALGORITHMS, DEFAULT_ALGORITHM, FrameHash
 from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
 from . import keys as K
-from .base import INNER_PICTURES, SCHEMA_VERSION, ClipFilter, HashImport, Index, StoredClip, iter_batches
+from .base import SCHEMA_VERSION, ClipFilter, HashImport, Index, StoredClip, iter_batches, needed_version
 from .packing import encode_lists, pack_frames, read_lists, unpack_frames
 from .packing import frame_arrays as packed_arrays
 
@@ -139,6 +139,8 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
     # Inner pictures in packed frames and posting lists 4-7: the tables do not change.
     4: [],
+    # Strips in packed frames and posting lists 8-11: likewise.
+    5: [],
 }
 #: The first schema version with the ``frames`` and ``lists`` tables.
 COMPACT_LAYOUT = 3
@@ -177,7 +179,7 @@ class SQLiteIndex(Index):
                                             self.location)
         self._depth = 0
         self._layout_ready = False  # the frames and lists tables seen (see _require_layout)
-        self._inner_ready = False  # schema version INNER_PICTURES seen (see _store_fingerprint)
+        self._version_seen = 0  # the schema version last seen (see _store_fingerprint)
         try:
             self._db = sqlite3.connect(self.location, timeout=BUSY_TIMEOUT, isolation_level=None,
                                        check_same_thread=False)
@@ -390,12 +392,14 @@ class SQLiteIndex(Index):
         """Store the fingerprint row; return its postings (chunk, value and posting per frame and chunk)."""
         self._require_layout()
         fingerprint = fingerprint.for_index()
-        if fingerprint.inner is not None and not self._inner_ready:
+        needed = needed_version(fingerprint)
+        if needed > self._version_seen:
             # Versions never go down: once seen, not asked again. Raised in this transaction, the
             # fingerprint and the version are stored together.
-            self._inner_ready = self.schema_version() >= INNER_PICTURES
-            if not self._inner_ready:
-                self._apply(INNER_PICTURES)
+            self._version_seen = self.schema_version()
+            for version in range(self._version_seen + 1, needed + 1):
+                self._apply(version)
+            self._version_seen = max(self._version_seen, needed)
         header = fingerprint.to_dict()
         del header["frames"]
         self._db.execute("INSERT INTO frames (clip_id, header, packed) VALUES (?, ?, ?)",

@@ -279,6 +279,12 @@ def pair_times(item: Match, query: Fingerprint, reference: Fingerprint,
     per_segment = max(1, min(3, limit // len(segments)))
     shares = {1: (0.5,), 2: (0.2, 0.8), 3: (0.1, 0.5, 0.9)}[per_segment]
     window_number = query.windows.index(item.window) if item.window in query.windows else None
+    # A 9:16 window of 16:9 footage matched its strips, which one reference frame in four has.
+    through_strips = item.cropped and bool(query.strip_views) and bool(reference.strips)
+    if through_strips:
+        r_good &= np.array([bool(f.strips) for f in reference.frames], dtype=bool)
+        if not r_good.any():
+            return []
     picks: dict[float, tuple[float, float, int]] = {}
     for segment in sorted(segments, key=lambda s: s.query_start):
         inside = np.nonzero(q_good & (q_times >= segment.query_start - 1e-6) & (q_times <= segment.query_end))[0]
@@ -294,7 +300,9 @@ def pair_times(item: Match, query: Fingerprint, reference: Fingerprint,
             back = segment.query_start + (float(r_times[r]) - segment.reference_start) / item.speed
             q = int(inside[np.argmin(np.abs(q_times[inside] - back))])
             frame, stored = query.frames[q], reference.frames[r]
-            if item.cropped and frame.inner_views and stored.inner is not None:
+            if through_strips and frame.strip_views and stored.strips:
+                distance = min(view - strip for view in frame.strip_views for strip in stored.strips)
+            elif item.cropped and frame.inner_views and stored.inner is not None:
                 # A cropped copy matched the reference's inner picture in one of its inner views.
                 distance = min(view - stored.inner for view in frame.inner_views)
             elif item.mirrored and frame.mirror is not None:

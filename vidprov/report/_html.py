@@ -337,7 +337,7 @@ def _matches(report: Report) -> str:
         if item.window is not None:
             flags.append(f"inside {text(item.window)} of this clip's frame")
         if item.cropped:
-            flags.append("cropped (this clip shows the middle of the matched clip's picture)")
+            flags.append("cropped (this clip shows part of the matched clip's picture)")
         if abs(item.speed - 1) > 0.03:
             flags.append(f"speed x{item.speed:.2f}")
         parts.append(f'<div class="card"><h3>{number}. {name}: {text(evidence.judgement)}, score '
