@@ -265,6 +265,30 @@ def test_inner_pictures_raise_the_schema_version(pg_url: str, tmp_path: Path, mo
         open_index(pg_url)
 
 
+@needs_postgres
+def test_strips_raise_the_schema_version(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vidprov import ingest, samples
+    from vidprov.index import postgres as backend
+    from vidprov.index.base import INNER_PICTURES, STRIPS
+
+    path = tmp_path / "landscape.mp4"
+    samples.write_clip(path, samples.ClipSpec(samples.scenes(2, 2.0, seed=3), width=320, height=180))
+    striped = ingest.index_fingerprint(path, "pdq")
+    assert striped.strips and striped.strip_hashes() is not None
+    open_index(pg_url, create=True).close()
+    admin_execute(pg_url, "UPDATE meta SET value = '3' WHERE key = 'schema_version'")  # as made before
+    with open_index(pg_url) as index:
+        index.add_clips([(Clip(sha256=striped.sha256, size=striped.size, media_type="video/mp4"), striped, None)])
+        assert index.schema_version() == STRIPS  # 4, then 5, in the one transaction
+        stored_id = index.clip_by_sha256(striped.sha256).id
+        assert index.fingerprint(stored_id) == striped
+        first, second = index.frame_arrays([stored_id])[stored_id].strip_arrays()
+        assert np.array_equal(second.hashes(), striped.strip_hashes()[:, 1])
+    monkeypatch.setattr(backend, "SCHEMA_VERSION", INNER_PICTURES)  # a vidprov from before strips
+    with pytest.raises(SchemaVersionError, match=f"version {STRIPS} is newer"):
+        open_index(pg_url)
+
+
 def _make_version_1(url: str) -> None:
     """Turn a new index back into one made before schema version 2."""
     open_index(url, create=True).close()
