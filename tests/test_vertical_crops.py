@@ -190,3 +190,31 @@ def test_the_report_shows_the_strips_that_matched(tmp_path: Path, landscape: tup
     assert result.exit_code == 0, result.output
     (only,) = json.loads(result.output)["matches"]
     assert only["cropped"] is True and only["query_coverage"] >= 0.8
+
+
+def test_compare_finds_a_window_whichever_clip_is_named_first(
+        tmp_path: Path, landscape: tuple[Path, samples.ClipSpec]) -> None:
+    from click.testing import CliRunner
+
+    from vidprov.cli import main
+
+    path, spec = landscape
+    window = vertical_window(tmp_path, spec, 160)
+    source, copy = match.fingerprint_query(path), match.fingerprint_query(window)
+    forward = match.compare_clips(copy, source)
+    backward = match.compare_clips(source, copy)
+    assert forward.verdict == backward.verdict == "same footage"
+    assert not forward.reversed and backward.reversed
+    assert forward.match is not None and backward.match is not None and backward.match.cropped
+    # Told from the first clip's side either way: its sha256 is the other's, its segments are the first's.
+    assert forward.match.reference == source.sha256 and backward.match.reference == copy.sha256
+    (there,), (back,) = forward.match.segments, backward.match.segments
+    assert back.query_start == pytest.approx(there.reference_start, abs=0.3)
+    assert back.reference_start == pytest.approx(there.query_start, abs=0.3)
+    assert backward.match.speed == pytest.approx(1 / forward.match.speed, rel=0.1)
+    result = CliRunner().invoke(main, ["compare", "--json", str(path), str(window)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["verdict"] == "same footage" and data["reversed"] is True and data["match"]["cropped"] is True
+    text = CliRunner().invoke(main, ["compare", str(path), str(window)])
+    assert text.output.startswith("same footage\n  found the other way round")

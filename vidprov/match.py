@@ -24,7 +24,7 @@ import numpy as np
 
 from .errors import ValidationError
 from .borders import CropBox
-from .fingerprint import DENSEST_INTERVAL, Fingerprint, FrameArrays
+from .fingerprint import DENSEST_INTERVAL, Fingerprint, FrameArrays, index_sampling
 from .fingerprint import fingerprint as make_fingerprint
 from .media import Sampling
 from .hashing import ALGORITHMS, DEFAULT_ALGORITHM, hamming_matrix
@@ -128,6 +128,15 @@ class Match:
             "cropped": self.cropped,
             "segments": [segment.to_dict() for segment in self.segments],
         }
+
+    def swapped(self, sha256: str) -> Match:
+        """This match seen from the reference's side: segments and coverage the other way round, at the
+        inverse speed, with ``sha256`` (the query's) as the reference. ``window``, a box in the query's
+        frame, is left out."""
+        return replace(self, query_coverage=self.reference_coverage, reference_coverage=self.query_coverage,
+                       speed=1.0 / self.speed, reference=sha256, window=None,
+                       segments=tuple(Segment(s.reference_start, s.reference_end, s.query_start, s.query_end)
+                                      for s in self.segments))
 
 
 @dataclass
@@ -550,9 +559,37 @@ class Comparison:
 
     verdict: str  # "same footage", "partial overlap" or "unrelated"
     match: Match | None
+    #: Found the other way round: the second clip shows the first's footage cropped, or in part of its
+    #: frame. The match is still told from the first clip's side (its query_* fields are the first's).
+    reversed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"verdict": self.verdict, "match": self.match.to_dict() if self.match else None}
+        return {"verdict": self.verdict, "match": self.match.to_dict() if self.match else None,
+                "reversed": self.reversed}
+
+
+def compare_clips(first: Fingerprint, second: Fingerprint, threshold: float = DEFAULT_THRESHOLD) -> Comparison:
+    """Two clips compared directly, both ways: the first looked for in the second and the second in the
+    first; the stronger match wins (the first's on a tie).
+
+    Both should be query fingerprints (:func:`fingerprint_query`): each is then
+    a query, with its mirror, window, inner and strip views, and, resampled
+    as the index would keep it, a reference with its inner pictures and
+    strips. So a cropped copy, a 9:16 window or a screen recording matches
+    its source whichever of the two is named first.
+    """
+    forward = compare(first, _as_reference(second))
+    backward = compare(second, _as_reference(first))
+    if backward is not None and (forward is None or backward.score > forward.score):
+        found = backward.swapped(second.sha256)
+        return Comparison(judge(found, threshold), found, reversed=True)
+    return Comparison(judge(forward, threshold), forward)
+
+
+def _as_reference(fingerprint: Fingerprint) -> Fingerprint:
+    """A query fingerprint as the index would keep it (:func:`vidprov.fingerprint.index_sampling`)."""
+    sampling = index_sampling(fingerprint.duration)
+    return (fingerprint.resampled(sampling) if _denser(fingerprint, sampling) else fingerprint).for_index()
 
 
 #: Coverage both ways above which two clips are called the same footage.

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from .. import match as matching
-from ..fingerprint import INDEX_MIN_FRAMES, Fingerprint, fingerprint, index_sampling
+from ..fingerprint import Fingerprint, index_sampling
 from ..index import open_index, resolve_location
 from ..index.base import Index
 from ..keyframes import format_time
@@ -126,22 +126,25 @@ def compare_command(first: str, second: str, as_json: bool, algorithm: str) -> N
     """Compare two clips directly, with no index.
 
     Prints the score, the matching segments and a verdict: same footage,
-    partial overlap or unrelated.
+    partial overlap or unrelated. The first clip is looked for in the second
+    and the second in the first, and the stronger match is shown: a cropped
+    copy, a 9:16 window or a screen recording matches its source in either
+    order. Segments and coverage are always told from the first clip's side.
     """
     query = _fingerprint(first, algorithm)
-    with clip_progress(click.format_filename(second)) as progress:
-        reference = fingerprint(second, algorithm=algorithm, inner=True, strips=True, min_frames=INDEX_MIN_FRAMES,
-                                progress=progress)
-    result = matching.compare(query, reference)
-    verdict = matching.judge(result)
+    other = _fingerprint(second, algorithm)
+    comparison = matching.compare_clips(query, other)
+    result = comparison.match
     if as_json:
         echo_json({"first": {"path": first, "sha256": query.sha256}, "second": {"path": second,
-                   "sha256": reference.sha256}, **matching.Comparison(verdict, result).to_dict()})
+                   "sha256": other.sha256}, **comparison.to_dict()})
         return
-    click.echo(f"{verdict}")
+    click.echo(f"{comparison.verdict}")
     if result is None:
-        click.echo("  no frames of the first clip line up in time with frames of the second")
+        click.echo("  no frames of either clip line up in time with frames of the other")
         return
+    if comparison.reversed:
+        click.echo("  found the other way round, the second clip looked for in the first")
     for line in _describe(result, 0):
         click.echo(line)
 
