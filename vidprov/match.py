@@ -301,6 +301,12 @@ def _segments(alignment: _Alignment, tq: np.ndarray, q_step: float, q_duration: 
     return segments
 
 
+def _already_matched(segment: Segment, segments: list[Segment]) -> float:
+    """The share of ``segment``'s query span that ``segments`` cover already."""
+    overlaps = [(max(s.query_start, segment.query_start), min(s.query_end, segment.query_end)) for s in segments]
+    return _covered([(a, b) for a, b in overlaps if b > a]) / max(segment.duration, 1e-9)
+
+
 def _covered(intervals: list[tuple[float, float]]) -> float:
     total, end = 0.0, -math.inf
     for a, b in sorted(intervals):
@@ -526,6 +532,7 @@ def _summarise(query: Fingerprint, reference: Fingerprint | FrameArrays, alignme
     q_step = _step(query.times(), query.duration)
     r_step = _step(reference.times(), reference.duration)
     segments: list[Segment] = []
+    kept: list[_Alignment] = []
     for alignment in alignments:
         # Sparse reference frames (strips, on one indexed frame in four) leave wider gaps between matches.
         found = _segments(alignment, tq, q_step, query.duration, reference.duration, EDGE_DISTANCE_SHARE * bits,
@@ -533,7 +540,15 @@ def _summarise(query: Fingerprint, reference: Fingerprint | FrameArrays, alignme
         if hashes is not None:
             found = _joined([_extended(s, alignment.speed, query.times(), hashes, ~_usable(query), reference,
                                        q_step, r_step, EDGE_DISTANCE_SHARE * bits) for s in found])
+        if kept:
+            # A later alignment that puts moments of the query already matched elsewhere in the reference
+            # (a static shot, alike at other times) contradicts the stronger ones: only new stretches count.
+            found = [s for s in found if _already_matched(s, segments) < 0.5]
+            if not found:
+                continue
+        kept.append(alignment)
         segments += found
+    alignments = kept
     segments.sort(key=lambda s: s.query_start)
     q_duration = query.duration or (float(query.times()[-1]) + q_step)
     r_duration = reference.duration or (float(reference.times()[-1]) + r_step)
