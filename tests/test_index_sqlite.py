@@ -169,3 +169,29 @@ def test_inner_pictures_raise_the_schema_version_so_older_readers_refuse(
     monkeypatch.setattr(backend, "SCHEMA_VERSION", 3)  # a vidprov from before inner pictures
     with pytest.raises(SchemaVersionError, match=f"version {INNER_PICTURES} is newer"):
         open_index(location)
+
+
+@pytest.mark.parametrize("damage", [b"\x00\x11\x22\x33", "truncated"])
+def test_damaged_packed_frames_are_one_line_errors(tmp_path: Path, footage: tuple[Path, object],
+                                                   damage: bytes | str) -> None:
+    from vidprov import ingest, match
+
+    path = footage[0]
+    location = tmp_path / "index.db"
+    with open_index(location, create=True) as index:
+        clip_id = ingest.add(index, path).clip.id
+    with sqlite3.connect(location) as db:
+        (packed,) = db.execute("SELECT packed FROM frames WHERE clip_id = ?", (clip_id,)).fetchone()
+        bad = packed[:len(packed) // 2] if damage == "truncated" else damage
+        db.execute("UPDATE frames SET packed = ? WHERE clip_id = ?", (bad, clip_id))
+    with open_index(location) as index:
+        with pytest.raises(CorruptIndexError, match="packed frames are damaged"):
+            index.fingerprint(clip_id)
+        with pytest.raises(CorruptIndexError, match="packed frames are damaged"):
+            index.frame_arrays([clip_id])
+        with pytest.raises(CorruptIndexError):
+            match.search(index, match.fingerprint_query(path))
+    result = CliRunner().invoke(main, ["match", str(path), "--index", str(location)])
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"vidprov: error: {location}: a fingerprint's packed frames are damaged")

@@ -289,6 +289,22 @@ def test_strips_raise_the_schema_version(pg_url: str, tmp_path: Path, monkeypatc
         open_index(pg_url)
 
 
+@needs_postgres
+def test_damaged_packed_frames_are_refused(pg_url: str, tmp_path: Path) -> None:
+    from vidprov import ingest, samples
+
+    path = tmp_path / "clip.mp4"
+    samples.write_clip(path, samples.ClipSpec(samples.scenes(2, 2.0, seed=5), width=320, height=180))
+    with open_index(pg_url, create=True) as index:
+        clip_id = ingest.add(index, path).clip.id
+    admin_execute(pg_url, "UPDATE fingerprints SET frames = %s WHERE clip_id = %s", (b"\x00\x11\x22", clip_id))
+    with open_index(pg_url) as index:
+        with pytest.raises(CorruptIndexError, match="packed frames are damaged"):
+            index.fingerprint(clip_id)
+        with pytest.raises(CorruptIndexError, match="packed frames are damaged"):
+            index.frame_arrays([clip_id])
+
+
 def _make_version_1(url: str) -> None:
     """Turn a new index back into one made before schema version 2."""
     open_index(url, create=True).close()

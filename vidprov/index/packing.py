@@ -67,13 +67,32 @@ def pack_frames(fingerprint: Fingerprint) -> bytes:
         strip_part)))
 
 
-def unpack_arrays(packed: bytes, bits: int, inner: bool = False, strips: int = 0) \
-        -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None,
-                 np.ndarray | None]:
+#: What :func:`unpack_arrays` gives.
+Unpacked = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None,
+                 np.ndarray | None]
+
+
+def unpack_arrays(packed: bytes, bits: int, inner: bool = False, strips: int = 0, location: str = "") -> Unpacked:
     """The frames :func:`pack_frames` packed, as arrays: times, qualities, frame numbers, hashes,
     (``inner``: the header has an inner box) the inner pictures' hashes, else None, and (``strips``:
     how many strips the header names) the strips' hashes, shape ``(frames with strips, strips,
-    bytes)``, and those frames' numbers (positions), else None and None."""
+    bytes)``, and those frames' numbers (positions), else None and None.
+
+    Raises :class:`CorruptIndexError` naming ``location`` (the index) when they are damaged.
+    """
+    try:
+        found = _unpack(packed, bits, inner, strips)
+    except (zlib.error, ValueError, TypeError, IndexError) as error:
+        raise CorruptIndexError(f"a fingerprint's packed frames are damaged ({error}); rebuild the index from "
+                                "its clips", location) from None
+    if len({len(found[0]), len(found[1]), len(found[2]), len(found[3])}) != 1 or \
+            (found[6] is not None and len(found[6]) and (found[6].min() < 0 or found[6].max() >= len(found[0]))):
+        raise CorruptIndexError("a fingerprint's packed frames are damaged (their parts disagree); rebuild the "
+                                "index from its clips", location)
+    return found
+
+
+def _unpack(packed: bytes, bits: int, inner: bool, strips: int) -> Unpacked:
     width = bits // 8
     data = zlib.decompress(packed)
     strip_hashes = strip_frames = None
@@ -109,11 +128,12 @@ def _strip_count(header: dict[str, object]) -> int:
     return len(strips) if isinstance(strips, list) else 0
 
 
-def unpack_frames(packed: bytes, bits: int, header: dict[str, object] | None = None) -> tuple[FrameRecord, ...]:
+def unpack_frames(packed: bytes, bits: int, header: dict[str, object] | None = None,
+                  location: str = "") -> tuple[FrameRecord, ...]:
     """The frames :func:`pack_frames` packed, for hashes of ``bits`` bits, of a fingerprint with this
-    ``header`` (its JSON form without frames)."""
+    ``header`` (its JSON form without frames), in the index at ``location``."""
     times, qualities, numbers, hashes, inner, strips, strip_frames = unpack_arrays(
-        packed, bits, _has_inner(header or {}), _strip_count(header or {}))
+        packed, bits, _has_inner(header or {}), _strip_count(header or {}), location)
     width, raw = bits // 8, hashes.tobytes()
     inner_raw = inner.tobytes() if inner is not None else b""
     strips_of: dict[int, tuple[FrameHash, ...]] = {}
@@ -129,11 +149,12 @@ def unpack_frames(packed: bytes, bits: int, header: dict[str, object] | None = N
                  for i, (t, q, n) in enumerate(zip(times.tolist(), qualities.tolist(), numbers.tolist())))
 
 
-def frame_arrays(sha256: str, header: dict[str, object], packed: bytes) -> FrameArrays:
-    """A stored fingerprint's :class:`~vidprov.fingerprint.FrameArrays`, from its header and packed frames."""
+def frame_arrays(sha256: str, header: dict[str, object], packed: bytes, location: str = "") -> FrameArrays:
+    """A stored fingerprint's :class:`~vidprov.fingerprint.FrameArrays`, from its header and packed frames
+    (in the index at ``location``)."""
     algorithm = str(header["algorithm"])
     times, qualities, _, hashes, inner, strips, strip_frames = unpack_arrays(
-        packed, ALGORITHMS[algorithm].bits, _has_inner(header), _strip_count(header))
+        packed, ALGORITHMS[algorithm].bits, _has_inner(header), _strip_count(header), location)
     duration = header.get("duration")
     return FrameArrays(sha256, algorithm, float(duration) if isinstance(duration, (int, float)) else None,
                        times, hashes, qualities, inner, strips, strip_frames)

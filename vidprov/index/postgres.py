@@ -802,10 +802,11 @@ class PostgresIndex(Index):
                                  (ids,), binary=True).fetchall()
 
     def fingerprints(self, clip_ids: list[int]) -> dict[int, Fingerprint]:
-        return {int(row[0]): _fingerprint_from_columns(*row[1:]) for row in self._fingerprint_rows(clip_ids)}
+        return {int(row[0]): _fingerprint_from_columns(*row[1:], location=self.location)
+                for row in self._fingerprint_rows(clip_ids)}
 
     def frame_arrays(self, clip_ids: list[int]) -> dict[int, FrameArrays]:
-        return {int(row[0]): packed_arrays(row[1], json.loads(row[2]), row[3])
+        return {int(row[0]): packed_arrays(row[1], json.loads(row[2]), row[3], self.location)
                 for row in self._fingerprint_rows(clip_ids)}
 
     def metadata(self, clip_id: int) -> dict[str, Any] | None:
@@ -978,8 +979,8 @@ def _fingerprint_columns(fingerprint: Fingerprint) -> tuple[str, bytes]:
     return _json(header), pack_frames(fingerprint)
 
 
-def _fingerprint_from_columns(sha256: str, header: str, frames: bytes) -> Fingerprint:
+def _fingerprint_from_columns(sha256: str, header: str, frames: bytes, location: str = "") -> Fingerprint:
     fields = json.loads(header)
-    records = unpack_frames(frames, ALGORITHMS[fields["algorithm"]].bits, fields)
+    records = unpack_frames(frames, ALGORITHMS[fields["algorithm"]].bits, fields, location)
     fields.update(sha256=sha256, frames=[])
     return replace(Fingerprint.from_dict(fields), frames=records)

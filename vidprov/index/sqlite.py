@@ -521,12 +521,12 @@ class SQLiteIndex(Index):
     def fingerprints(self, clip_ids: list[int]) -> dict[int, Fingerprint]:
         found: dict[int, Fingerprint] = {}
         for clip_id, data, packed in self._frame_rows(clip_ids):
-            frames = unpack_frames(packed, ALGORITHMS[data["algorithm"]].bits, data)
+            frames = unpack_frames(packed, ALGORITHMS[data["algorithm"]].bits, data, self.location)
             found[clip_id] = _with_frames(Fingerprint.from_dict({**data, "frames": []}), frames)
         return found
 
     def frame_arrays(self, clip_ids: list[int]) -> dict[int, FrameArrays]:
-        return {clip_id: packed_arrays(data["sha256"], data, packed)
+        return {clip_id: packed_arrays(data["sha256"], data, packed, self.location)
                 for clip_id, data, packed in self._frame_rows(clip_ids)}
 
     def metadata(self, clip_id: int) -> dict[str, Any] | None:
