@@ -802,7 +802,7 @@ class PostgresIndex(Index):
                                  (ids,), binary=True).fetchall()
 
     def fingerprints(self, clip_ids: list[int]) -> dict[int, Fingerprint]:
-        return {int(row[0]): _fingerprint_from_columns(*row[1:], location=self.location)
+        return {int(row[0]): _fingerprint_from_columns(row[1], row[2], row[3], self.location)
                 for row in self._fingerprint_rows(clip_ids)}
 
     def frame_arrays(self, clip_ids: list[int]) -> dict[int, FrameArrays]:
