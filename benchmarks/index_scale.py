@@ -1,7 +1,7 @@
 """How the index scales: add throughput, size, query latency and recall at 10k to 1M clips.
 
     python benchmarks/index_scale.py [--sizes 10000,100000,1000000] [--backends sqlite] [--workdir DIR]
-        [--postgres URL] [--reuse] [--preload] [--allocator keep|default]
+        [--postgres URL] [--reuse] [--preload] [--allocator keep|default] [--inner | --strips]
 
 Each clip is a synthetic fingerprint of realistic structure: 60 frames two a
 second, in one to four shots; within a shot each frame's hash drifts a few
@@ -17,6 +17,14 @@ like the frames'), and each query frame also carries the sixteen inner views
 ``vidprov match`` hashes for cropped copies (unrelated pictures here, as for
 a copy that is not cropped), so the look-ups cost what a real query's do.
 An index filled with ``--inner`` is measured with ``--inner``.
+
+With ``--strips`` (which implies ``--inner``), a clip also keeps two strips'
+hashes on one frame in four (16 more hashes, their own drifting series), as
+``vidprov add`` stores 16:9 footage, and the queries are portrait: 9:16
+windows cut from the indexed clips, whose whole frames and inner views show
+other pictures and one of whose 24 strip views holds the clip's first strip
+(24 bits off) on the frames that have strips; absent queries show nothing
+indexed in any view.
 
 Reported per size: add throughput (bulk load), size on disk, query latency p50
 and p95 per query clip in a warm process, the first query of a cold process
@@ -38,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +54,7 @@ import numpy as np
 from vidprov import match
 from vidprov.allocator import keep_freed_memory
 from vidprov.borders import CropBox
-from vidprov.fingerprint import Fingerprint, FrameRecord, inner_view_boxes
+from vidprov.fingerprint import STRIP_EVERY, Fingerprint, FrameRecord, inner_view_boxes, strip_boxes, strip_view_boxes
 from vidprov.hashing import FrameHash
 from vidprov.index import open_index
 from vidprov.records import Clip
@@ -80,6 +89,34 @@ VIEW_BOXES = inner_view_boxes(CropBox.full(1280, 720))
 
 
 INNER_BOX = CropBox(128, 72, 1024, 576)
+STRIP_BOXES = strip_boxes(CropBox.full(1280, 720))
+STRIP_VIEW_BOXES = strip_view_boxes(CropBox.full(406, 720))
+#: The strip view a portrait copy shows its clip's first strip in.
+COPY_VIEW = 7
+
+
+def with_strips(fp: Fingerprint, strips: np.ndarray) -> Fingerprint:
+    """An indexed clip's fingerprint with two strips on one frame in :data:`STRIP_EVERY` (``strips``: 60
+    drifting hashes, the first strip's then the second's, frame by frame)."""
+    frames = tuple(replace(f, strips=(FrameHash(strips[2 * (i // STRIP_EVERY)].tobytes(), BITS),
+                                      FrameHash(strips[2 * (i // STRIP_EVERY) + 1].tobytes(), BITS)))
+                   if i % STRIP_EVERY == 0 else f for i, f in enumerate(fp.frames))
+    return replace(fp, frames=frames, strips=STRIP_BOXES)
+
+
+def portrait_query(number: int, rng: np.random.Generator, strips: np.ndarray | None) -> Fingerprint:
+    """A portrait query: other pictures in its frames and inner views; with ``strips`` (an indexed clip's),
+    its strip view :data:`COPY_VIEW` holds the first strip, 24 bits off, on the frames that have it."""
+    frames_hashes, inner = synthetic_hashes(rng), [synthetic_hashes(rng) for _ in VIEW_BOXES]
+    views = [synthetic_hashes(rng) for _ in STRIP_VIEW_BOXES]
+    if strips is not None:
+        shown = noisy(strips, rng)
+        for i in range(0, FRAMES // 2, STRIP_EVERY):
+            views[COPY_VIEW][i] = shown[2 * (i // STRIP_EVERY)]
+    fp = make_fingerprint(number, frames_hashes, inner, True)
+    frames = tuple(replace(f, strip_views=tuple(FrameHash(view[i].tobytes(), BITS) for view in views))
+                   for i, f in enumerate(fp.frames))
+    return replace(fp, frames=frames, width=406, height=720, strip_views=STRIP_VIEW_BOXES)
 
 
 def make_fingerprint(number: int, hashes: np.ndarray, views: list[np.ndarray] | None = None,
@@ -109,19 +146,23 @@ def disk_size(location: str) -> int:
     return sum(os.path.getsize(p) for p in (location, location + "-wal", location + "-shm") if os.path.exists(p))
 
 
-def replay(size: int, seed: int) -> dict[int, np.ndarray]:
-    """The hashes of the sampled clips of an index :func:`build` filled with the same size and seed."""
+def replay(size: int, seed: int, strips: bool = False) -> dict[int, np.ndarray]:
+    """The hashes of the sampled clips of an index :func:`build` filled with the same size and seed (with
+    ``strips``, their strips' hashes as the rows after the first 60)."""
     rng = np.random.default_rng(seed)
     sampled = set(rng.choice(size, size=min(QUERIES, size), replace=False).tolist())
     kept: dict[int, np.ndarray] = {}
     for number in range(max(sampled) + 1):
         hashes = synthetic_hashes(rng)
+        if strips:
+            hashes = np.concatenate((hashes, synthetic_hashes(rng)))
         if number in sampled:
             kept[number] = hashes
     return kept
 
 
-def build(location: str, size: int, seed: int, inner: bool = False) -> tuple[float, dict[int, np.ndarray]]:
+def build(location: str, size: int, seed: int, inner: bool = False,
+          strips: bool = False) -> tuple[float, dict[int, np.ndarray]]:
     """Fill a new index with ``size`` clips; return seconds taken and the hashes of sampled clips."""
     rng = np.random.default_rng(seed)
     sampled = set(rng.choice(size, size=min(QUERIES, size), replace=False).tolist())
@@ -132,9 +173,13 @@ def build(location: str, size: int, seed: int, inner: bool = False) -> tuple[flo
             items = []
             for number in range(first, min(size, first + BATCH)):
                 hashes = synthetic_hashes(rng)
+                if strips:
+                    hashes = np.concatenate((hashes, synthetic_hashes(rng)))
                 if number in sampled:
                     kept[number] = hashes
-                fp = make_fingerprint(number, hashes, inner=inner)
+                fp = make_fingerprint(number, hashes[:FRAMES], inner=inner or strips)
+                if strips:
+                    fp = with_strips(fp, hashes[FRAMES:])
                 items.append((clip_for(fp), fp, None))
             index.add_clips(items)
             print(f"  {min(size, first + BATCH):>9,} clips, {time.perf_counter() - start:7.1f} s",
@@ -178,15 +223,19 @@ def preload(location: str) -> None:
 
 
 def measure(location: str, size: int, kept: dict[int, np.ndarray], seed: int,
-            allocator: str = "keep", warm: bool = False, inner: bool = False) -> dict[str, object]:
+            allocator: str = "keep", warm: bool = False, inner: bool = False, strips: bool = False) -> dict[str, object]:
     rng = np.random.default_rng(seed + 1)
 
     def views() -> list[np.ndarray] | None:
         return [synthetic_hashes(rng) for _ in VIEW_BOXES] if inner else None
 
-    copies = [(number, make_fingerprint(10**12 + number, noisy(hashes, rng), views(), inner))
-              for number, hashes in kept.items()]
-    absent = [make_fingerprint(10**13 + n, synthetic_hashes(rng), views(), inner) for n in range(len(copies))]
+    if strips:
+        copies = [(number, portrait_query(10**12 + number, rng, hashes[FRAMES:])) for number, hashes in kept.items()]
+        absent = [portrait_query(10**13 + n, rng, None) for n in range(len(copies))]
+    else:
+        copies = [(number, make_fingerprint(10**12 + number, noisy(hashes, rng), views(), inner))
+                  for number, hashes in kept.items()]
+        absent = [make_fingerprint(10**13 + n, synthetic_hashes(rng), views(), inner) for n in range(len(copies))]
     latencies: list[float] = []
     found = false = 0
     if warm:
@@ -207,7 +256,9 @@ def measure(location: str, size: int, kept: dict[int, np.ndarray], seed: int,
         adds = []
         first = 10**14 + index.count_clips()  # new clips, also when an index is measured again (--reuse)
         for n in range(20):
-            fp = make_fingerprint(first + n, synthetic_hashes(rng), inner=inner)
+            fp = make_fingerprint(first + n, synthetic_hashes(rng), inner=inner or strips)
+            if strips:
+                fp = with_strips(fp, synthetic_hashes(rng))
             start = time.perf_counter()
             index.add_clip(clip_for(fp), fp)
             adds.append(time.perf_counter() - start)
@@ -244,6 +295,8 @@ def main() -> None:
                              "(vidprov.allocator); default: glibc as it comes")
     parser.add_argument("--inner", action="store_true",
                         help="clips of 30 frames and their inner pictures; queries with sixteen inner views a frame")
+    parser.add_argument("--strips", action="store_true",
+                        help="as --inner, and two strips on one frame in four; portrait queries with strip views")
     parser.add_argument("--preload", action="store_true",
                         help="read the whole index (PostgreSQL: pg_prewarm) before measuring queries")
     args = parser.parse_args()
@@ -257,7 +310,8 @@ def main() -> None:
     for size in [int(s) for s in args.sizes.split(",")]:
         for backend in args.backends.split(","):
             if backend == "sqlite":
-                location = str(workdir / f"scale-{size}{'-inner' if args.inner else ''}.db")
+                kind = "-strips" if args.strips else "-inner" if args.inner else ""
+                location = str(workdir / f"scale-{size}{kind}.db")
             elif not args.postgres:
                 print(f"note: no --postgres URL; {backend} skipped", file=sys.stderr)
                 continue
@@ -268,7 +322,7 @@ def main() -> None:
                 with open_index(location) as index:
                     if index.count_clips() < size:
                         raise SystemExit(f"{location} holds {index.count_clips():,} clips, not {size:,}")
-                seconds, kept = float("nan"), replay(size, args.seed)
+                seconds, kept = float("nan"), replay(size, args.seed, args.strips)
             else:
                 if backend == "sqlite":
                     for suffix in ("", "-wal", "-shm"):
@@ -277,8 +331,8 @@ def main() -> None:
                 else:
                     with open_index(location, create=True) as index:
                         getattr(index, "drop_everything")()
-                seconds, kept = build(location, size, args.seed, args.inner)
-            result = measure(location, size, kept, args.seed, args.allocator, args.preload, args.inner)
+                seconds, kept = build(location, size, args.seed, args.inner, args.strips)
+            result = measure(location, size, kept, args.seed, args.allocator, args.preload, args.inner, args.strips)
             if backend == "sqlite":
                 on_disk = disk_size(location)
             else:
