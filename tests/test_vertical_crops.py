@@ -221,3 +221,19 @@ def test_compare_finds_a_window_whichever_clip_is_named_first(
     assert data["verdict"] == "same footage" and data["reversed"] is True and data["match"]["cropped"] is True
     text = CliRunner().invoke(main, ["compare", str(path), str(window)])
     assert text.output.startswith("same footage\n  found the other way round")
+
+
+def test_clips_found_through_a_strip_view_have_places_of_their_own(
+        tmp_path: Path, other_footage: Path, landscape: tuple[Path, samples.ClipSpec],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    path, spec = landscape
+    with open_index(tmp_path / "index.db", create=True) as index:
+        added = ingest.add(index, path)
+        ingest.add(index, other_footage)
+        query = match.fingerprint_query(vertical_window(tmp_path, spec, 150))
+        assert match.candidate_votes(index, query).get(added.clip.id, 0) >= 3
+        # No places for clips found through whole frames (in a large index, chance fills them first):
+        # the window's source still gets one of the strip views' own.
+        monkeypatch.setattr(match, "CANDIDATES", 0)
+        found = match.search(index, query, candidates=0)
+    assert [m.clip_id for m in found] == [added.clip.id] and found[0].cropped

@@ -622,14 +622,26 @@ def judge(match: Match | None, threshold: float = DEFAULT_THRESHOLD) -> str:
 
 # --------------------------------------------------------------------------- the index
 
-#: Most candidate clips verified by time alignment per query.
+#: Most candidate clips verified by time alignment per query ...
 CANDIDATES = 24
+#: ... and, beside them, found through one of a portrait query's strip views.
+STRIP_CANDIDATES = 8
 #: Largest distance between two 64-bit search keys for a frame to vote for a clip.
 KEY_DISTANCE = 16
 
 
 def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
-    """For each clip in the index, how many distinct query frames have a near frame in it.
+    """For each clip in the index, how many distinct query frames have a near frame in it (in the query's
+    strip views, in the best one of them alone)."""
+    pooled, strips = _votes(index, query)
+    return {clip_id: max(pooled.get(clip_id, 0), strips.get(clip_id, (0, 0))[0])
+            for clip_id in {*pooled, *strips}}
+
+
+def _votes(index: Index, query: Fingerprint) -> tuple[dict[int, int], dict[int, tuple[int, int]]]:
+    """For each clip in the index, how many distinct query frames have a near frame in it, and, through
+    the best one of the query's strip views alone, how many and how near (the sum over those frames of
+    ``KEY_DISTANCE + 1`` less the nearest key's distance).
 
     Looks up the query's key chunks (and its mirror's) in the posting lists
     and checks each posting's whole 64-bit key, so the work grows with the
@@ -643,39 +655,64 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
     usable = _usable(query)
     frame_numbers = np.nonzero(usable)[0]
     if not frame_numbers.size:
-        return {}
+        return {}, {}
     # (first chunk of the lists to read, query frame numbers, their keys) per view.
     views = [(0, frame_numbers, keys.frame_keys(hashes[usable], query.algorithm))
              for _, _, hashes in _query_views(query)]
     if query.inner_views:
         chosen, inner_views = _inner_lookup(query)
         views += [(keys.INNER_CHUNKS, chosen, keys.frame_keys(hashes, query.algorithm)) for hashes in inner_views]
+    # Strip views vote each on their own (a 9:16 window is cut the same way throughout), and by how near:
+    # a strip is on one indexed frame in four, so a clip found through one has few frames to show, fewer
+    # than chance gives other clips of a large index through 24 views a frame.
+    pooled = len(views)
     views += [(keys.STRIP_CHUNKS, frame_numbers, keys.frame_keys(hashes[usable], query.algorithm))
               for hashes in query.strip_view_hashes()]
     # One ask per view, frame and chunk: the list it names and the rest of the frame's key.
     view_keys = np.concatenate([found for _, _, found in views])
     asked_keys = np.repeat(view_keys, keys.CHUNKS)
     asked_frames = np.repeat(np.concatenate([numbers for _, numbers, _ in views]), keys.CHUNKS)
+    # 0 for the pooled views, 1, 2... for each strip view.
+    asked_groups = np.repeat(np.maximum(np.arange(len(views)) - pooled + 1, 0), [len(found) for _, _, found in views])
+    asked_groups = np.repeat(asked_groups, keys.CHUNKS)
     first_chunks = np.repeat(np.array([first for first, _, found in views]), [len(found) for _, _, found in views])
     asked_chunks = (first_chunks[:, None] + np.arange(keys.CHUNKS)[None, :]).ravel()
     asked_lists = keys.list_ids(asked_chunks, keys.chunk_values(view_keys).ravel())
     found = index.posting_lists(_distinct(asked_lists).tolist())
     if not len(found):
-        return {}
+        return {}, {}
     at = np.minimum(np.searchsorted(found.lists, asked_lists), len(found) - 1)
     present = found.lists[at] == asked_lists
     at, asked_rests = at[present], keys.key_rests(asked_keys[present], asked_lists[present])
-    asked_frames = asked_frames[present]
+    asked_frames, asked_groups = asked_frames[present], asked_groups[present]
     # Every posting of every list asked for, once per ask, in one flat pass.
     starts, sizes = found.bounds[at], found.bounds[at + 1] - found.bounds[at]
     ends = np.cumsum(sizes)
     postings = np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(starts - (ends - sizes), sizes)
-    near = np.flatnonzero(keys.key_distance(found.rests[postings], np.repeat(asked_rests, sizes)) <= KEY_DISTANCE)
+    distances = keys.key_distance(found.rests[postings], np.repeat(asked_rests, sizes)).astype(np.int64)
+    near = np.flatnonzero(distances <= KEY_DISTANCE)
     ask = np.searchsorted(ends, near, side="right")  # which ask each near posting answered
     clip_ids = found.clips[postings[near]].astype(np.int64)
-    pairs = _distinct(clip_ids * (1 << 20) + asked_frames[ask])  # distinct (clip, query frame)
+    groups, frames = asked_groups[ask], asked_frames[ask]
+    pool = groups == 0
+    pairs = _distinct(clip_ids[pool] * (1 << 20) + frames[pool])  # distinct (clip, query frame)
     voted, counts = _run_lengths(pairs >> 20)
-    return dict(zip(voted.tolist(), counts.tolist()))
+    votes = dict(zip(voted.tolist(), counts.tolist()))
+    strips: dict[int, tuple[int, int]] = {}
+    if not pool.all():
+        # Per (clip, strip view, query frame), its nearest key; per (clip, view), frames and nearness.
+        triples = (clip_ids[~pool] << 26) | (groups[~pool] << 20) | frames[~pool]
+        order = np.lexsort((distances[near][~pool], triples))
+        triples, nearest = triples[order], distances[near][~pool][order]
+        first = np.flatnonzero(np.diff(triples, prepend=triples[:1] - 1))
+        per_view, view_frames = _run_lengths(triples[first] >> 20)
+        weights = np.add.reduceat(KEY_DISTANCE + 1 - nearest[first], np.flatnonzero(
+            np.diff(triples[first] >> 20, prepend=(triples[first][:1] >> 20) - 1)))
+        for key, count, weight in zip(per_view.tolist(), view_frames.tolist(), weights.tolist()):
+            clip_id = key >> 6
+            if weight > strips.get(clip_id, (0, 0))[1]:
+                strips[clip_id] = (count, weight)
+    return votes, strips
 
 
 def _inner_lookup(query: Fingerprint) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -767,10 +804,14 @@ def search(index: Index, query: Fingerprint, *, threshold: float = DEFAULT_THRES
     ``exclude`` leaves out the clip with that sha256 (the query itself, when
     it is already indexed).
     """
-    votes = candidate_votes(index, query)
+    votes, strips = _votes(index, query)
     needed = _frames_needed(query)
     ranked = sorted((clip for clip, count in votes.items() if count >= needed), key=lambda c: (-votes[c], c))
     shortlist = ranked[:candidates]
+    # Clips found through a strip view have places of their own, the nearest first (see _votes).
+    taken = set(shortlist)
+    shortlist += sorted((c for c, (count, _) in strips.items() if count >= needed and c not in taken),
+                        key=lambda c: (-strips[c][1], c))[:STRIP_CANDIDATES]
     references = index.frame_arrays(shortlist)
     found: list[Match] = []
     for clip_id in _with_near_frames(query, references):
