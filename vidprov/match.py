@@ -808,9 +808,11 @@ def search(index: Index, query: Fingerprint, *, threshold: float = DEFAULT_THRES
     needed = _frames_needed(query)
     ranked = sorted((clip for clip, count in votes.items() if count >= needed), key=lambda c: (-votes[c], c))
     shortlist = ranked[:candidates]
-    # Clips found through a strip view have places of their own, the nearest first (see _votes).
+    # Clips found through a strip view have places of their own, the nearest first (see _votes), and need
+    # near keys on two frames of it, not three: a copy has few strip frames, and each finds its strip's
+    # key through a shared chunk only some of the time. Verification compares whole strip hashes.
     taken = set(shortlist)
-    shortlist += sorted((c for c, (count, _) in strips.items() if count >= needed and c not in taken),
+    shortlist += sorted((c for c, (count, _) in strips.items() if count >= min(2, needed) and c not in taken),
                         key=lambda c: (-strips[c][1], c))[:STRIP_CANDIDATES]
     references = index.frame_arrays(shortlist)
     found: list[Match] = []
