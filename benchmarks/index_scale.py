@@ -223,7 +223,8 @@ def preload(location: str) -> None:
 
 
 def measure(location: str, size: int, kept: dict[int, np.ndarray], seed: int,
-            allocator: str = "keep", warm: bool = False, inner: bool = False, strips: bool = False) -> dict[str, object]:
+            allocator: str = "keep", warm: bool = False, inner: bool = False,
+            strips: bool = False) -> dict[str, object]:
     rng = np.random.default_rng(seed + 1)
 
     def views() -> list[np.ndarray] | None:
