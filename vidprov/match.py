@@ -168,9 +168,14 @@ def _distinct(values: np.ndarray) -> np.ndarray:
     return ordered[keep]
 
 
+def _run_starts(ordered: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of a sorted array begins."""
+    return np.flatnonzero(np.diff(ordered, prepend=ordered[:1] - 1)) if len(ordered) else np.zeros(0, np.int64)
+
+
 def _run_lengths(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The values of a sorted array and how many times each comes."""
-    starts = np.flatnonzero(np.diff(ordered, prepend=ordered[:1] - 1)) if len(ordered) else np.zeros(0, np.int64)
+    starts = _run_starts(ordered)
     return ordered[starts], np.diff(np.append(starts, len(ordered)))
 
 
@@ -380,7 +385,7 @@ def compare(query: Fingerprint, reference: Fingerprint | FrameArrays, *,
             best = replace(match, window=window)
     inner = _inner_arrays(reference)
     cropped = [(hashes, inner, limit) for hashes in _likeliest_inner_views(query, inner)] if inner is not None else []
-    strip_limit = min(limit, int(STRIP_DISTANCE_SHARE * bits))
+    strip_limit = _strip_limit(bits, limit)
     cropped += [(hashes, arrays, strip_limit)
                 for hashes, arrays in _likeliest_strip_views(query, _strip_arrays(reference), strip_limit)]
     for hashes, arrays, within in cropped:
@@ -406,6 +411,11 @@ def _inner_arrays(reference: Fingerprint | FrameArrays) -> FrameArrays | None:
     if isinstance(reference, Fingerprint):
         return FrameArrays.of(reference).inner_arrays() if reference.inner is not None else None
     return reference.inner_arrays()
+
+
+def _strip_limit(bits: int, limit: int) -> int:
+    """Bits within which a strip view's frame and a strip's are the same picture (:data:`STRIP_DISTANCE_SHARE`)."""
+    return min(limit, int(STRIP_DISTANCE_SHARE * bits))
 
 
 def _strip_arrays(reference: Fingerprint | FrameArrays) -> list[FrameArrays]:
@@ -533,12 +543,13 @@ def _summarise(query: Fingerprint, reference: Fingerprint | FrameArrays, alignme
     r_step = _step(reference.times(), reference.duration)
     segments: list[Segment] = []
     kept: list[_Alignment] = []
+    q_flat = ~_usable(query)
     for alignment in alignments:
         # Sparse reference frames (strips, on one indexed frame in four) leave wider gaps between matches.
         found = _segments(alignment, tq, q_step, query.duration, reference.duration, EDGE_DISTANCE_SHARE * bits,
                           max(MAX_GAP, 1.5 * r_step))
         if hashes is not None:
-            found = _joined([_extended(s, alignment.speed, query.times(), hashes, ~_usable(query), reference,
+            found = _joined([_extended(s, alignment.speed, query.times(), hashes, q_flat, reference,
                                        q_step, r_step, EDGE_DISTANCE_SHARE * bits) for s in found])
         if kept:
             # A later alignment that puts moments of the query already matched elsewhere in the reference
@@ -702,13 +713,15 @@ def _votes(index: Index, query: Fingerprint) -> tuple[dict[int, int], dict[int, 
     if not pool.all():
         # Per (clip, strip view, query frame), its nearest key; per (clip, view), frames and nearness.
         triples = (clip_ids[~pool] << 26) | (groups[~pool] << 20) | frames[~pool]
-        order = np.lexsort((distances[near][~pool], triples))
-        triples, nearest = triples[order], distances[near][~pool][order]
-        first = np.flatnonzero(np.diff(triples, prepend=triples[:1] - 1))
-        per_view, view_frames = _run_lengths(triples[first] >> 20)
-        weights = np.add.reduceat(KEY_DISTANCE + 1 - nearest[first], np.flatnonzero(
-            np.diff(triples[first] >> 20, prepend=(triples[first][:1] >> 20) - 1)))
-        for key, count, weight in zip(per_view.tolist(), view_frames.tolist(), weights.tolist()):
+        nearest = distances[near][~pool]
+        order = np.lexsort((nearest, triples))
+        triples, nearest = triples[order], nearest[order]
+        first = _run_starts(triples)
+        per_view = triples[first] >> 20
+        starts = _run_starts(per_view)
+        view_frames = np.diff(np.append(starts, len(per_view)))
+        weights = np.add.reduceat(KEY_DISTANCE + 1 - nearest[first], starts)
+        for key, count, weight in zip(per_view[starts].tolist(), view_frames.tolist(), weights.tolist()):
             clip_id = key >> 6
             if weight > strips.get(clip_id, (0, 0))[1]:
                 strips[clip_id] = (count, weight)
@@ -748,12 +761,12 @@ def _with_near_frames(query: Fingerprint, references: dict[int, FrameArrays]) ->
     needed = _frames_needed(query)
     counts = _near_frame_counts(references, [hashes for _, _, hashes in _query_views(query)], _usable(query), limit)
     passed = {clip_id for clip_id, count in counts.items() if count >= needed}
+    sampled = query.resampled(CANDIDATE_SAMPLING) if _denser(query, CANDIDATE_SAMPLING) else query
     # Cropped copies: the query's inner views against the inner pictures of the rest, on the frames
     # whose inner views were looked up (sixteen views a frame).
     inner = {c: arrays for c, arrays in ((c, references[c].inner_arrays()) for c in references if c not in passed)
              if arrays is not None}
     if query.inner_views and inner:
-        sampled = query.resampled(CANDIDATE_SAMPLING) if _denser(query, CANDIDATE_SAMPLING) else query
         chosen, inner_views = _inner_lookup(sampled)
         counts = _near_frame_counts(inner, inner_views, np.ones(len(chosen), dtype=bool), limit)
         passed |= {clip_id for clip_id, count in counts.items() if count >= min(MIN_FRAMES, max(1, len(chosen)))}
@@ -761,8 +774,7 @@ def _with_near_frames(query: Fingerprint, references: dict[int, FrameArrays]) ->
     strips = {c: arrays for c, arrays in ((c, _all_strips(references[c])) for c in references if c not in passed)
               if arrays is not None}
     if query.strip_views and strips:
-        sampled = query.resampled(CANDIDATE_SAMPLING) if _denser(query, CANDIDATE_SAMPLING) else query
-        within = min(limit, int(STRIP_DISTANCE_SHARE * ALGORITHMS[query.algorithm].bits))
+        within = _strip_limit(ALGORITHMS[query.algorithm].bits, limit)
         counts = _near_frame_counts(strips, sampled.strip_view_hashes(), _usable(sampled), within)
         passed |= {clip_id for clip_id, count in counts.items() if count >= needed}
     return sorted(passed)

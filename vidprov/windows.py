@@ -228,9 +228,9 @@ def _chrome(still: np.ndarray, motion: np.ndarray) -> int:
         return 0
     steps = np.abs(np.diff(still[:depth + 1], axis=0))  # steps[k]: between lines k and k + 1
     # An edge blurred over two lines still counts, once.
-    strong = np.maximum(steps[:-1], steps[1:]) > CHROME_STEP
-    coverage = strong.mean(axis=1)
-    strength = np.where(coverage >= CHROME_EDGE_SHARE, np.maximum(steps[:-1], steps[1:]).mean(axis=1), 0.0)
+    edge = np.maximum(steps[:-1], steps[1:])
+    coverage = (edge > CHROME_STEP).mean(axis=1)
+    strength = np.where(coverage >= CHROME_EDGE_SHARE, edge.mean(axis=1), 0.0)
     still_lines = motion[:depth].mean(axis=1) <= STILL_BAND
     for line in np.argsort(-strength, kind="stable"):
         if strength[line] <= 0:
