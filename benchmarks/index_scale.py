@@ -1,7 +1,7 @@
 """How the index scales: add throughput, size, query latency and recall at 10k to 1M clips.
 
-    python benchmarks/index_scale.py [--sizes 10000,100000,1000000] [--backends sqlite] [--workdir DIR]
-        [--postgres URL] [--reuse] [--preload] [--allocator keep|default] [--inner | --strips]
+    python benchmarks/index_scale.py [--sizes 10000,100000,1000000] [--backends sqlite,postgresql,reference]
+        [--workdir DIR] [--postgres URL] [--reuse] [--preload] [--allocator keep|default] [--inner | --strips]
 
 Each clip is a synthetic fingerprint of realistic structure: 60 frames two a
 second, in one to four shots; within a shot each frame's hash drifts a few
@@ -33,6 +33,17 @@ on the full index, recall and false matches. The measuring process keeps
 freed memory for reuse, as the ``vidprov`` command does (``--allocator
 default`` leaves glibc as it comes); ``--preload`` reads the whole index into
 the page cache first, as on a machine that answers queries all day.
+
+The ``reference`` backend is the reference layout of
+``benchmarks/reference_layout.py``, for comparison: multi-index hashing over
+the four 16-bit chunks of each frame's key, every posting list one BLOB of
+12-byte postings (clip id and whole key) in an SQLite file of its own, and a
+query that checks every posting of its lists against the asking frame's key
+in numpy (16 bits or fewer is a match) and answers the clips that three
+query frames or more find, without checking their fingerprints. It is filled
+with the same clips and asked the same queries as ``sqlite``; it keeps whole
+frames only (no ``--inner`` or ``--strips``), and has no single-clip add or
+cold first query measured.
 """
 
 from __future__ import annotations
@@ -197,7 +208,6 @@ from vidprov import match
 from vidprov.allocator import keep_freed_memory
 if sys.argv[3] == "keep":
     keep_freed_memory()  # as the vidprov command does
-from vidprov.allocator import keep_freed_memory
 from vidprov.fingerprint import Fingerprint
 from vidprov.index import open_index
 query = Fingerprint.from_json(open(sys.argv[2]).read())
@@ -280,10 +290,29 @@ def measure(location: str, size: int, kept: dict[int, np.ndarray], seed: int,
     }
 
 
+def measure_reference_backend(location: str, size: int, seed: int, reuse: bool, warm: bool) -> None:
+    """Fill (or with ``reuse``, find) a reference-layout file of ``size`` clips, measure it and print its row."""
+    from reference_layout import build_reference, measure_reference
+
+    print(f"reference layout {size:,} clips:", file=sys.stderr)
+    if reuse:
+        if not os.path.exists(location):
+            raise SystemExit(f"{location} does not exist: fill it first (without --reuse)")
+        load = " | "
+    else:
+        seconds = build_reference(location, size, seed)
+        load = f"{seconds:.0f} | {size / seconds:,.0f}"
+    result = measure_reference(location, size, replay(size, seed), seed, warm)
+    print(f"| reference layout | {size:,} | {load} | {disk_size(location) / 1e6:,.0f} | "
+          f"{result['p50_ms']:.1f} | {result['p95_ms']:.1f} | n/a | n/a | "
+          f"{result['recall']:.3f} | {result['false_matches']} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--backends", default="sqlite", help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--backends", default="sqlite",
+                        help="comma-separated: sqlite, postgresql, reference (the reference layout)")
     parser.add_argument("--postgres", default=os.environ.get("VIDPROV_BENCH_POSTGRES"),
                         help="postgresql:// URL of a database to fill (it is emptied first)")
     parser.add_argument("--workdir", default=None, help="where the SQLite files go (default: a temporary folder)")
@@ -301,6 +330,9 @@ def main() -> None:
     parser.add_argument("--preload", action="store_true",
                         help="read the whole index (PostgreSQL: pg_prewarm) before measuring queries")
     args = parser.parse_args()
+    backends = args.backends.split(",")
+    if "reference" in backends and (args.inner or args.strips):
+        raise SystemExit("the reference backend keeps whole frames only: run it without --inner and --strips")
     if args.allocator == "keep":
         keep_freed_memory()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="vidprov-scale-"))
@@ -309,7 +341,11 @@ def main() -> None:
           "add ms (p50) | recall | false matches |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for size in [int(s) for s in args.sizes.split(",")]:
-        for backend in args.backends.split(","):
+        for backend in backends:
+            if backend == "reference":
+                measure_reference_backend(str(workdir / f"scale-{size}-reference.db"), size, args.seed,
+                                          args.reuse, args.preload)
+                continue
             if backend == "sqlite":
                 kind = "-strips" if args.strips else "-inner" if args.inner else ""
                 location = str(workdir / f"scale-{size}{kind}.db")

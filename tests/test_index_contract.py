@@ -255,6 +255,68 @@ def test_joined_posting_lists_equal_the_postings_gathered_afresh() -> None:
             assert np.array_equal(getattr(joined, name), getattr(afresh, name)), name
 
 
+
+def test_stored_lists_give_the_clip_and_frame_of_any_posting() -> None:
+    """Stored lists keep runs of consecutive frames; a search asks for the clip and frame of a few postings."""
+    from vidprov.index import packing
+
+    rng = np.random.default_rng(11)
+    count = 400
+    entries = np.empty(count, dtype=K.CHUNKED)
+    entries["chunk"] = rng.integers(0, 2, count)
+    entries["value"] = rng.integers(0, 3, count)
+    entries["clip"] = rng.integers(1, 6, count)
+    entries["frame"] = rng.integers(0, 40, count)
+    # Each key holds its list's chunk value in its chunk's bits.
+    shifts = (48 - 16 * entries["chunk"].astype(np.int64)).astype(np.uint64)
+    keys_ = rng.integers(0, 2**63, count, dtype=np.uint64) & ~(np.uint64(0xFFFF) << shifts)
+    entries["key"] = keys_ | (entries["value"].astype(np.uint64) << shifts)
+    entries = np.unique(entries)  # a clip's frame appears once per list
+    lists, groups, keys_ = packing.encode_lists(entries)
+    stored = packing.decode_lists(list(zip(lists, groups, keys_)))
+    assert len(stored.run_clips) < len(stored.rests)  # consecutive frames share runs
+    positions = rng.permutation(len(stored.rests))[:50]
+    assert np.array_equal(stored.clips_at(positions), stored.clips[positions])
+    assert np.array_equal(stored.frames_at(positions), stored.frames[positions])
+    # Every posting comes back with its clip, frame and whole key.
+    back = {(int(list_id), int(c), int(f), int(k)) for list_id, c, f, k in zip(
+        stored.posting_lists(), stored.clips, stored.frames, K.whole_keys(stored.rests, stored.posting_lists()))}
+    written = {((int(e["chunk"]) << K.CHUNK_BITS) | int(e["value"]), int(e["clip"]), int(e["frame"]), int(e["key"]))
+               for e in entries}
+    assert back == written
+
+
+def test_near_postings_are_the_same_read_in_pieces_or_joined() -> None:
+    """A search checks stored and pending lists where they lie; the near postings it finds are those of the
+    joined lists, lists asked for twice included."""
+    rng = np.random.default_rng(12)
+
+    def some(count: int) -> K.PostingLists:
+        return K.PostingLists.of_postings(rng.integers(0, 12, count), rng.integers(0, 30, count),
+                                          rng.integers(0, 50, count), rng.integers(0, 1 << 48, count).astype(np.uint64))
+
+    for _ in range(30):
+        joined = some(int(rng.integers(20, 200))).join(some(int(rng.integers(1, 20))))
+        assert len(joined.pieces()) == 2
+        afresh = K.PostingLists.of_postings(joined.posting_lists(), joined.clips, joined.frames, joined.rests)
+        # Asks near some postings (3 bits off), in lists of their own or asked twice or more.
+        chosen = rng.integers(0, len(afresh.rests), int(rng.integers(5, 25)))
+        asked_lists = afresh.posting_lists()[chosen]
+        asked_rests = afresh.rests[chosen] ^ np.uint64(0b1011)
+
+        def found(pieces: tuple[K.PostingLists, ...]) -> set[tuple[int, int, int]]:
+            near = [match._near_postings(piece, asked_lists, asked_rests) for piece in pieces]
+            return {(int(a), int(c), int(f), int(d)) for asks, clips, frames, distances in near
+                    for a, c, f, d in zip(asks, clips, frames, distances)}
+
+        expected = {(ask, int(c), int(f), int(d)) for ask, list_id in enumerate(asked_lists.tolist())
+                    for c, f, d in zip(afresh.clips[afresh.posting_lists() == list_id],
+                                       afresh.frames[afresh.posting_lists() == list_id],
+                                       K.key_distance(afresh.rests[afresh.posting_lists() == list_id],
+                                                      asked_rests[ask]))
+                    if d <= match.KEY_DISTANCE}
+        assert expected and found(joined.pieces()) == expected == found((afresh,))
+
 def test_key_rests_rebuild_the_whole_keys() -> None:
     rng = np.random.default_rng(8)
     frame_keys = np.concatenate((np.array([0, 2**64 - 1, 2**63, 1], dtype=np.uint64),

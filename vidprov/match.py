@@ -639,20 +639,34 @@ CANDIDATES = 24
 STRIP_CANDIDATES = 8
 #: Largest distance between two 64-bit search keys for a frame to vote for a clip.
 KEY_DISTANCE = 16
+#: A clip with votes from enough query frames is verified only if one of them is this near: some frame
+#: of a copy keeps its key almost whole (on the reupload benchmark's 126 copies, the nearest was at most
+#: 9 bits off, 0 for most), while a clip that shares only loosely similar keys with the query, as most
+#: do in a large index, seldom has one (about 3 in 100 of them at a million clips).
+NEAR_KEY_DISTANCE = 12
+#: A clip with votes from two query frames only (a short or mostly dark stretch of it in a compilation)
+#: is verified when one of them is this near: by chance, one posting in a billion.
+EXACT_KEY_DISTANCE = 4
 
 
 def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
     """For each clip in the index, how many distinct query frames have a near frame in it (in the query's
     strip views, in the best one of them alone)."""
-    pooled, strips = _votes(index, query)
+    voted, counts, _, strips = _votes(index, query)
+    pooled = dict(zip(voted.tolist(), counts.tolist()))
     return {clip_id: max(pooled.get(clip_id, 0), strips.get(clip_id, (0, 0))[0])
             for clip_id in {*pooled, *strips}}
 
 
-def _votes(index: Index, query: Fingerprint) -> tuple[dict[int, int], dict[int, tuple[int, int]]]:
-    """For each clip in the index, how many distinct query frames have a near frame in it, and, through
-    the best one of the query's strip views alone, how many and how near (the sum over those frames of
-    ``KEY_DISTANCE + 1`` less the nearest key's distance).
+_NO_VOTES = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), {})
+
+
+def _votes(index: Index, query: Fingerprint) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                       dict[int, tuple[int, int]]]:
+    """The clips of the index with near keys (ascending), for each how many distinct query frames have
+    a near frame in it and how far the nearest key is, and, per clip, through the best one of the query's
+    strip views alone, how many and how near (the sum over those frames of ``KEY_DISTANCE + 1`` less the
+    nearest key's distance).
 
     Looks up the query's key chunks (and its mirror's) in the posting lists
     and checks each posting's whole 64-bit key, so the work grows with the
@@ -666,7 +680,7 @@ def _votes(index: Index, query: Fingerprint) -> tuple[dict[int, int], dict[int, 
     usable = _usable(query)
     frame_numbers = np.nonzero(usable)[0]
     if not frame_numbers.size:
-        return {}, {}
+        return _NO_VOTES
     # (first chunk of the lists to read, query frame numbers, their keys) per view.
     views = [(0, frame_numbers, keys.frame_keys(hashes[usable], query.algorithm))
              for _, _, hashes in _query_views(query)]
@@ -691,29 +705,25 @@ def _votes(index: Index, query: Fingerprint) -> tuple[dict[int, int], dict[int, 
     asked_lists = keys.list_ids(asked_chunks, keys.chunk_values(view_keys).ravel())
     found = index.posting_lists(_distinct(asked_lists).tolist())
     if not len(found):
-        return {}, {}
-    at = np.minimum(np.searchsorted(found.lists, asked_lists), len(found) - 1)
-    present = found.lists[at] == asked_lists
-    at, asked_rests = at[present], keys.key_rests(asked_keys[present], asked_lists[present])
-    asked_frames, asked_groups = asked_frames[present], asked_groups[present]
-    # Every posting of every list asked for, once per ask, in one flat pass.
-    starts, sizes = found.bounds[at], found.bounds[at + 1] - found.bounds[at]
-    ends = np.cumsum(sizes)
-    postings = np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(starts - (ends - sizes), sizes)
-    distances = keys.key_distance(found.rests[postings], np.repeat(asked_rests, sizes)).astype(np.int64)
-    near = np.flatnonzero(distances <= KEY_DISTANCE)
-    ask = np.searchsorted(ends, near, side="right")  # which ask each near posting answered
-    clip_ids = found.clips[postings[near]].astype(np.int64)
+        return _NO_VOTES
+    asked_rests = keys.key_rests(asked_keys, asked_lists)
+    near = [_near_postings(piece, asked_lists, asked_rests) for piece in found.pieces()]
+    ask = np.concatenate([part[0] for part in near])  # which ask each near posting answered
+    clip_ids = np.concatenate([part[1] for part in near])
+    reference_frames = np.concatenate([part[2] for part in near])
+    distances = np.concatenate([part[3] for part in near])
     groups, frames = asked_groups[ask], asked_frames[ask]
     pool = groups == 0
     pairs = _distinct(clip_ids[pool] * (1 << 20) + frames[pool])  # distinct (clip, query frame)
     voted, counts = _run_lengths(pairs >> 20)
-    votes = dict(zip(voted.tolist(), counts.tolist()))
+    # Each clip's nearest key: the clips come in the same order.
+    order = np.lexsort((distances[pool], clip_ids[pool]))
+    nearest_keys = distances[pool][order][_run_starts(clip_ids[pool][order])]
     strips: dict[int, tuple[int, int]] = {}
     if not pool.all():
         # Per (clip, strip view, query frame), its nearest key; per (clip, view), frames and nearness.
         triples = (clip_ids[~pool] << 26) | (groups[~pool] << 20) | frames[~pool]
-        nearest = distances[near][~pool]
+        nearest = distances[~pool]
         order = np.lexsort((nearest, triples))
         triples, nearest = triples[order], nearest[order]
         first = _run_starts(triples)
@@ -725,7 +735,58 @@ def _votes(index: Index, query: Fingerprint) -> tuple[dict[int, int], dict[int, 
             clip_id = key >> 6
             if weight > strips.get(clip_id, (0, 0))[1]:
                 strips[clip_id] = (count, weight)
-    return votes, strips
+    return voted, counts, nearest_keys, strips
+
+
+def _near_postings(lists: keys.PostingLists, asked_lists: np.ndarray,
+                   asked_rests: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Of the postings of ``lists`` in the lists asked for, those whose keys are within
+    :data:`KEY_DISTANCE` bits of the asking frame's: which ask each answered, its clip id, its frame
+    number in the clip's fingerprint and the distance.
+
+    Every posting is checked once per ask of its list, in one flat pass. The
+    lists read are the lists asked for, so the first ask of each covers the
+    postings where they lie, in order; only a list asked again (by another
+    frame or view with the same chunk) has its postings gathered.
+    """
+    at = np.minimum(np.searchsorted(lists.lists, asked_lists), len(lists) - 1)
+    present = np.flatnonzero(lists.lists[at] == asked_lists)
+    order = present[np.argsort(at[present], kind="stable")]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = at[order][1:] != at[order][:-1]
+    sizes = np.diff(lists.bounds)
+    asks, positions, distances = [], [], []
+    again = order
+    if first.sum() == len(lists):
+        primary = order[first]
+        found = keys.key_distance(lists.rests, np.repeat(asked_rests[primary], sizes))
+        near = np.flatnonzero(found <= KEY_DISTANCE)
+        asks.append(primary[np.searchsorted(lists.bounds[1:], near, side="right")])
+        positions.append(near)
+        distances.append(found[near].astype(np.int64))
+        again = order[~first]
+    if len(again):
+        starts, counts = lists.bounds[at[again]], sizes[at[again]]
+        ends = np.cumsum(counts)
+        postings = np.arange(int(ends[-1])) + np.repeat(starts - (ends - counts), counts)
+        found = keys.key_distance(lists.rests[postings], np.repeat(asked_rests[again], counts))
+        near = np.flatnonzero(found <= KEY_DISTANCE)
+        asks.append(again[np.searchsorted(ends, near, side="right")])
+        positions.append(postings[near])
+        distances.append(found[near].astype(np.int64))
+    if not asks:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, empty
+    place = np.concatenate(positions)
+    return (np.concatenate(asks), lists.clips_at(place).astype(np.int64), lists.frames_at(place),
+            np.concatenate(distances))
+
+
+def _worth_verifying(votes: np.ndarray, nearest: np.ndarray, needed: int) -> np.ndarray:
+    """Which clips, with near keys on ``votes`` query frames, the nearest ``nearest`` bits off, are
+    candidates for a query whose candidates need ``needed`` frames."""
+    return ((votes >= needed) & (nearest <= NEAR_KEY_DISTANCE)) | \
+        ((votes >= min(2, needed)) & (nearest <= EXACT_KEY_DISTANCE))
 
 
 def _inner_lookup(query: Fingerprint) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -816,10 +877,11 @@ def search(index: Index, query: Fingerprint, *, threshold: float = DEFAULT_THRES
     ``exclude`` leaves out the clip with that sha256 (the query itself, when
     it is already indexed).
     """
-    votes, strips = _votes(index, query)
+    voted, counts, nearest, strips = _votes(index, query)
     needed = _frames_needed(query)
-    ranked = sorted((clip for clip, count in votes.items() if count >= needed), key=lambda c: (-votes[c], c))
-    shortlist = ranked[:candidates]
+    worth = _worth_verifying(counts, nearest, needed)
+    voted, counts = voted[worth], counts[worth]
+    shortlist = voted[np.lexsort((voted, -counts))][:candidates].tolist()  # the most votes first
     # Clips found through a strip view have places of their own, the nearest first (see _votes), and need
     # near keys on two frames of it, not three: a copy has few strip frames, and each finds its strip's
     # key through a shared chunk only some of the time. Verification compares whole strip hashes.

@@ -12,7 +12,7 @@ grows with the length of the lists looked up, not with the size of the index.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -114,26 +114,25 @@ def whole_keys(rests: np.ndarray, lists: np.ndarray) -> np.ndarray:
         | (rests & ((np.uint64(1) << shift) - np.uint64(1)))
 
 
-@dataclass(frozen=True)
 class PostingLists:
     """Posting lists as flat arrays: list ``lists[i]`` holds postings ``bounds[i]:bounds[i + 1]``.
 
-    For each posting: its clip id and the rest of its key (:func:`key_rests`),
-    which is all a search compares; its frame number in the clip's
-    fingerprint is worked out when asked for, from runs of consecutive
-    frames: run ``r`` covers ``run_sizes[r]`` postings, from frame
-    ``run_firsts[r]`` on.
+    For each posting: the rest of its key (:func:`key_rests`), which is all a
+    search compares; its clip id and its frame number in the clip's
+    fingerprint come from *runs*, postings of one clip at consecutive frames:
+    run ``r`` covers ``run_sizes[r]`` postings of clip ``run_clips[r]``, from
+    frame ``run_firsts[r]`` on. A search checks the keys of every posting and
+    asks for the clip (:meth:`clips_at`) of the few that are near.
     """
 
-    lists: np.ndarray      # int64, ascending, no repeats
-    bounds: np.ndarray     # int64, len(lists) + 1
-    clips: np.ndarray      # uint32
-    rests: np.ndarray      # uint64
-    run_firsts: np.ndarray  # int64
-    run_sizes: np.ndarray   # int64, summing to the number of postings
-    #: Lists joined (:meth:`join`) keep their parts, and where each part's postings went, instead of runs:
-    #: frame numbers are seldom asked for, and working them out is most of a join's cost.
-    parts: tuple[tuple[PostingLists, np.ndarray], ...] = field(default=(), repr=False, compare=False)
+    def __init__(self, lists: np.ndarray, bounds: np.ndarray, rests: np.ndarray, run_clips: np.ndarray,
+                 run_firsts: np.ndarray, run_sizes: np.ndarray) -> None:
+        self.lists = lists            # int64, ascending, no repeats
+        self.bounds = bounds          # int64, len(lists) + 1
+        self.rests = rests            # uint64, one per posting
+        self.run_clips = run_clips    # uint32
+        self.run_firsts = run_firsts  # int64
+        self.run_sizes = run_sizes    # int64, summing to the number of postings
 
     @classmethod
     def of_postings(cls, lists: np.ndarray, clips: np.ndarray, frames: np.ndarray,
@@ -147,7 +146,7 @@ class PostingLists:
         lists = lists[order]
         starts = np.flatnonzero(np.diff(lists, prepend=-1))
         return cls(lists[starts], np.append(starts, len(lists)).astype(np.int64),
-                   np.asarray(clips, dtype=np.uint32)[order], np.asarray(rests, dtype=np.uint64)[order],
+                   np.asarray(rests, dtype=np.uint64)[order], np.asarray(clips, dtype=np.uint32)[order],
                    np.asarray(frames, dtype=np.int64)[order], np.ones(len(lists), dtype=np.int64))
 
     @classmethod
@@ -158,56 +157,120 @@ class PostingLists:
     def __len__(self) -> int:
         return len(self.lists)
 
+    def pieces(self) -> tuple[PostingLists, ...]:
+        """The lists as read, before any :meth:`join`: a search can check each piece where it lies."""
+        return (self,)
+
+    @cached_property
+    def _run_ends(self) -> np.ndarray:
+        return np.cumsum(self.run_sizes)
+
+    def _runs_at(self, positions: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self._run_ends, positions, side="right")
+
+    @cached_property
+    def clips(self) -> np.ndarray:
+        """The clip id of each posting (``uint32``)."""
+        return np.repeat(self.run_clips, self.run_sizes)
+
     @cached_property
     def frames(self) -> np.ndarray:
         """The frame number of each posting (``int64``)."""
-        if self.parts:
-            frames = np.empty(len(self.clips), dtype=np.int64)
-            for part, positions in self.parts:
-                frames[positions] = part.frames
-            return frames
         sizes = self.run_sizes
-        return np.repeat(self.run_firsts - (np.cumsum(sizes) - sizes), sizes) + np.arange(len(self.clips))
+        return np.repeat(self.run_firsts - (self._run_ends - sizes), sizes) + np.arange(len(self.rests))
+
+    def clips_at(self, positions: np.ndarray) -> np.ndarray:
+        """The clip ids of the postings at these positions, without working out every posting's."""
+        return self.run_clips[self._runs_at(positions)]
+
+    def frames_at(self, positions: np.ndarray) -> np.ndarray:
+        """The frame numbers of the postings at these positions."""
+        runs = self._runs_at(positions)
+        return self.run_firsts[runs] + positions - (self._run_ends[runs] - self.run_sizes[runs])
 
     def posting_lists(self) -> np.ndarray:
         """The list id of each posting."""
         return np.repeat(self.lists, np.diff(self.bounds))
 
     def join(self, other: PostingLists) -> PostingLists:
-        """Both sets of lists in one; a list in both has this one's postings first."""
+        """Both sets of lists in one; a list in both has this one's postings first.
+
+        Nothing is copied until the joined arrays are asked for: a search
+        checks the pieces (:meth:`pieces`) one by one.
+        """
         if not len(other):
             return self
         if not len(self):
             return other
-        lists = np.union1d(self.lists, other.lists)
-        mine, theirs = np.searchsorted(lists, self.lists), np.searchsorted(lists, other.lists)
-        my_sizes, their_sizes = np.diff(self.bounds), np.diff(other.bounds)
-        sizes = np.zeros(len(lists), dtype=np.int64)
-        sizes[mine] += my_sizes
-        sizes[theirs] += their_sizes
-        bounds = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-        # Where each posting goes: this one's at the start of its list, the other's after them.
-        my_count = np.zeros(len(lists), dtype=np.int64)
-        my_count[mine] = my_sizes
-        my_positions = np.repeat(bounds[mine] - self.bounds[:-1], my_sizes) + np.arange(len(self.clips))
-        their_positions = np.repeat(bounds[theirs] + my_count[theirs] - other.bounds[:-1], their_sizes) \
-            + np.arange(len(other.clips))
-        clips = np.empty(len(self.clips) + len(other.clips), dtype=np.uint32)
-        rests = np.empty(len(clips), dtype=np.uint64)
-        clips[my_positions], clips[their_positions] = self.clips, other.clips
-        rests[my_positions], rests[their_positions] = self.rests, other.rests
-        empty = np.zeros(0, dtype=np.int64)
-        return PostingLists(lists, bounds, clips, rests, empty, empty,
-                            ((self, my_positions), (other, their_positions)))
+        return JoinedLists((*self.pieces(), *other.pieces()))
 
     def as_dict(self) -> dict[tuple[int, int], np.ndarray]:
         """One :data:`POSTING` array (whole keys) per (chunk number, chunk value)."""
-        entries = np.empty(len(self.clips), dtype=POSTING)
+        entries = np.empty(len(self.rests), dtype=POSTING)
         entries["clip"], entries["frame"] = self.clips, self.frames
         entries["key"] = whole_keys(self.rests, self.posting_lists())
         bounds = self.bounds.tolist()
         return {(list_id >> CHUNK_BITS, list_id & ((1 << CHUNK_BITS) - 1)): entries[bounds[i]:bounds[i + 1]]
                 for i, list_id in enumerate(self.lists.tolist())}
+
+
+class JoinedLists(PostingLists):
+    """Posting lists read in pieces (stored ones, pending ones), seen as one; the flat arrays are worked
+    out only when asked for."""
+
+    def __init__(self, pieces: tuple[PostingLists, ...]) -> None:  # pylint: disable=super-init-not-called
+        self._pieces = pieces
+
+    def pieces(self) -> tuple[PostingLists, ...]:
+        return self._pieces
+
+    @cached_property
+    def lists(self) -> np.ndarray:  # type: ignore[override]
+        return functools.reduce(np.union1d, [piece.lists for piece in self._pieces])
+
+    @cached_property
+    def _layout(self) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The bounds of the joined lists, and where each piece's postings go in them."""
+        lists = self.lists
+        places = [np.searchsorted(lists, piece.lists) for piece in self._pieces]
+        sizes = np.zeros(len(lists), dtype=np.int64)
+        before = []
+        for piece, at in zip(self._pieces, places):
+            before.append(sizes[at].copy())  # postings of earlier pieces in each of this one's lists
+            sizes[at] += np.diff(piece.bounds)
+        bounds = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        positions = [np.repeat(bounds[at] + ahead - piece.bounds[:-1], np.diff(piece.bounds))
+                     + np.arange(len(piece.rests)) for piece, at, ahead in zip(self._pieces, places, before)]
+        return bounds, positions
+
+    def _gathered(self, name: str, dtype: type) -> np.ndarray:
+        bounds, positions = self._layout
+        values = np.empty(int(bounds[-1]), dtype=dtype)
+        for piece, at in zip(self._pieces, positions):
+            values[at] = getattr(piece, name)
+        return values
+
+    @property
+    def bounds(self) -> np.ndarray:  # type: ignore[override]
+        return self._layout[0]
+
+    @cached_property
+    def rests(self) -> np.ndarray:  # type: ignore[override]
+        return self._gathered("rests", np.uint64)
+
+    @cached_property
+    def clips(self) -> np.ndarray:
+        return self._gathered("clips", np.uint32)
+
+    @cached_property
+    def frames(self) -> np.ndarray:
+        return self._gathered("frames", np.int64)
+
+    def clips_at(self, positions: np.ndarray) -> np.ndarray:
+        return self.clips[positions]
+
+    def frames_at(self, positions: np.ndarray) -> np.ndarray:
+        return self.frames[positions]
 
 
 def decode_postings(blob: bytes) -> np.ndarray:

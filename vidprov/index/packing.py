@@ -211,7 +211,7 @@ def decode_lists(rows: Sequence[tuple[int, bytes, bytes]]) -> K.PostingLists:
     # Rows are sorted by list, so each list's postings are one slice.
     firsts = np.flatnonzero(np.diff(row_lists, prepend=-1))
     bounds = np.append(np.cumsum(sizes) - sizes, count)[np.append(firsts, len(row_lists))]
-    return K.PostingLists(row_lists[firsts], bounds.astype(np.int64), np.repeat(groups["clip"], counts), rests,
+    return K.PostingLists(row_lists[firsts], bounds.astype(np.int64), rests, groups["clip"],
                           groups["first"].astype(np.int64), counts)
 
 
