@@ -708,10 +708,9 @@ def _votes(index: Index, query: Fingerprint) -> tuple[np.ndarray, np.ndarray, np
         return _NO_VOTES
     asked_rests = keys.key_rests(asked_keys, asked_lists)
     near = [_near_postings(piece, asked_lists, asked_rests) for piece in found.pieces()]
-    ask = np.concatenate([part[0] for part in near])  # which ask each near posting answered
-    clip_ids = np.concatenate([part[1] for part in near])
-    reference_frames = np.concatenate([part[2] for part in near])
-    distances = np.concatenate([part[3] for part in near])
+    ask = np.concatenate([asks for asks, _, _ in near])  # which ask each near posting answered
+    clip_ids = np.concatenate([clips for _, clips, _ in near])
+    distances = np.concatenate([found_distances for _, _, found_distances in near])
     groups, frames = asked_groups[ask], asked_frames[ask]
     pool = groups == 0
     pairs = _distinct(clip_ids[pool] * (1 << 20) + frames[pool])  # distinct (clip, query frame)
@@ -739,10 +738,9 @@ def _votes(index: Index, query: Fingerprint) -> tuple[np.ndarray, np.ndarray, np
 
 
 def _near_postings(lists: keys.PostingLists, asked_lists: np.ndarray,
-                   asked_rests: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                   asked_rests: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Of the postings of ``lists`` in the lists asked for, those whose keys are within
-    :data:`KEY_DISTANCE` bits of the asking frame's: which ask each answered, its clip id, its frame
-    number in the clip's fingerprint and the distance.
+    :data:`KEY_DISTANCE` bits of the asking frame's: which ask each answered, its clip id and the distance.
 
     Every posting is checked once per ask of its list, in one flat pass. The
     lists read are the lists asked for, so the first ask of each covers the
@@ -776,10 +774,8 @@ def _near_postings(lists: keys.PostingLists, asked_lists: np.ndarray,
         distances.append(found[near].astype(np.int64))
     if not asks:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty, empty
-    place = np.concatenate(positions)
-    return (np.concatenate(asks), lists.clips_at(place).astype(np.int64), lists.frames_at(place),
-            np.concatenate(distances))
+        return empty, empty, empty
+    return np.concatenate(asks), lists.clips_at(np.concatenate(positions)).astype(np.int64), np.concatenate(distances)
 
 
 def _worth_verifying(votes: np.ndarray, nearest: np.ndarray, needed: int) -> np.ndarray:

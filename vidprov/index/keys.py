@@ -165,9 +165,6 @@ class PostingLists:
     def _run_ends(self) -> np.ndarray:
         return np.cumsum(self.run_sizes)
 
-    def _runs_at(self, positions: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self._run_ends, positions, side="right")
-
     @cached_property
     def clips(self) -> np.ndarray:
         """The clip id of each posting (``uint32``)."""
@@ -181,12 +178,7 @@ class PostingLists:
 
     def clips_at(self, positions: np.ndarray) -> np.ndarray:
         """The clip ids of the postings at these positions, without working out every posting's."""
-        return self.run_clips[self._runs_at(positions)]
-
-    def frames_at(self, positions: np.ndarray) -> np.ndarray:
-        """The frame numbers of the postings at these positions."""
-        runs = self._runs_at(positions)
-        return self.run_firsts[runs] + positions - (self._run_ends[runs] - self.run_sizes[runs])
+        return self.run_clips[np.searchsorted(self._run_ends, positions, side="right")]
 
     def posting_lists(self) -> np.ndarray:
         """The list id of each posting."""
@@ -269,8 +261,6 @@ class JoinedLists(PostingLists):
     def clips_at(self, positions: np.ndarray) -> np.ndarray:
         return self.clips[positions]
 
-    def frames_at(self, positions: np.ndarray) -> np.ndarray:
-        return self.frames[positions]
 
 
 def decode_postings(blob: bytes) -> np.ndarray:
