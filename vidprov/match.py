@@ -658,7 +658,8 @@ def candidate_votes(index: Index, query: Fingerprint) -> dict[int, int]:
             for clip_id in {*pooled, *strips}}
 
 
-_NO_VOTES = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), {})
+_NO_VOTES: tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, tuple[int, int]]] = (
+    np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), {})
 
 
 def _votes(index: Index, query: Fingerprint) -> tuple[np.ndarray, np.ndarray, np.ndarray,

@@ -237,7 +237,7 @@ class JoinedLists(PostingLists):
 
     def _gathered(self, name: str, dtype: type) -> np.ndarray:
         bounds, positions = self._layout
-        values = np.empty(int(bounds[-1]), dtype=dtype)
+        values: np.ndarray = np.empty(int(bounds[-1]), dtype=dtype)
         for piece, at in zip(self._pieces, positions):
             values[at] = getattr(piece, name)
         return values
