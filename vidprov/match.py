@@ -644,6 +644,10 @@ KEY_DISTANCE = 16
 #: 9 bits off, 0 for most), while a clip that shares only loosely similar keys with the query, as most
 #: do in a large index, seldom has one (about 3 in 100 of them at a million clips).
 NEAR_KEY_DISTANCE = 12
+#: Clips with votes enough but no key within :data:`NEAR_KEY_DISTANCE` verified all the same, the most
+#: votes first: in an index of a desk's size they are few, and a copy there is never left out for want
+#: of one near key; in a large one, chance fills these places.
+WEAK_CANDIDATES = 4
 #: A clip with votes from two query frames only (a short or mostly dark stretch of it in a compilation)
 #: is verified when one of them is this near: by chance, one posting in a billion.
 EXACT_KEY_DISTANCE = 4
@@ -779,6 +783,11 @@ def _near_postings(lists: keys.PostingLists, asked_lists: np.ndarray,
     return np.concatenate(asks), lists.clips_at(np.concatenate(positions)).astype(np.int64), np.concatenate(distances)
 
 
+def _most_votes(clips: np.ndarray, votes: np.ndarray, count: int) -> list[int]:
+    """The ``count`` clips with the most votes (the lowest id first on a tie)."""
+    return clips[np.lexsort((clips, -votes))][:count].tolist()
+
+
 def _worth_verifying(votes: np.ndarray, nearest: np.ndarray, needed: int) -> np.ndarray:
     """Which clips, with near keys on ``votes`` query frames, the nearest ``nearest`` bits off, are
     candidates for a query whose candidates need ``needed`` frames."""
@@ -877,8 +886,10 @@ def search(index: Index, query: Fingerprint, *, threshold: float = DEFAULT_THRES
     voted, counts, nearest, strips = _votes(index, query)
     needed = _frames_needed(query)
     worth = _worth_verifying(counts, nearest, needed)
-    voted, counts = voted[worth], counts[worth]
-    shortlist = voted[np.lexsort((voted, -counts))][:candidates].tolist()  # the most votes first
+    # The most votes first; then, of the clips with votes enough but no key that near, a few.
+    shortlist = _most_votes(voted[worth], counts[worth], candidates)
+    shortlist += _most_votes(voted[~worth & (counts >= needed)], counts[~worth & (counts >= needed)],
+                             WEAK_CANDIDATES)
     # Clips found through a strip view have places of their own, the nearest first (see _votes), and need
     # near keys on two frames of it, not three: a copy has few strip frames, and each finds its strip's
     # key through a shared chunk only some of the time. Verification compares whole strip hashes.
