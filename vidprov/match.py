@@ -639,10 +639,10 @@ CANDIDATES = 24
 STRIP_CANDIDATES = 8
 #: Largest distance between two 64-bit search keys for a frame to vote for a clip.
 KEY_DISTANCE = 16
-#: A clip with votes from enough query frames is verified only if one of them is this near: some frame
-#: of a copy keeps its key almost whole (on the reupload benchmark's 126 copies, the nearest was at most
-#: 9 bits off, 0 for most), while a clip that shares only loosely similar keys with the query, as most
-#: do in a large index, seldom has one (about 3 in 100 of them at a million clips).
+#: A clip with votes from enough query frames is a candidate if one of them is this near: some frame
+#: of a copy keeps its key almost whole (on the reupload benchmark's copies of two seeds, the nearest
+#: was at most 11 bits off, 0 for most; benchmarks/index_recall.py), while a clip that shares only
+#: loosely similar keys with the query, as thousands do in a large index, seldom has one.
 NEAR_KEY_DISTANCE = 12
 #: Clips with votes enough but no key within :data:`NEAR_KEY_DISTANCE` verified all the same, the most
 #: votes first: in an index of a desk's size they are few, and a copy there is never left out for want
