@@ -181,7 +181,7 @@ def build(location: str, size: int, seed: int, inner: bool = False,
     start = time.perf_counter()
     with open_index(location, create=True) as index:
         for first in range(0, size, BATCH):
-            items = []
+            items: list[tuple[Clip, Fingerprint | None, dict[str, object] | None]] = []
             for number in range(first, min(size, first + BATCH)):
                 hashes = synthetic_hashes(rng)
                 if strips:
@@ -279,15 +279,15 @@ def measure(location: str, size: int, kept: dict[int, np.ndarray], seed: int,
                           text=True, check=True)
     os.unlink(handle.name)
     cold_seconds = json.loads(cold.stdout)["seconds"]
+    return {**summary(latencies, found, len(copies), false), "add_ms_p50": statistics.median(adds) * 1000,
+            "cold_first_query_s": cold_seconds}
+
+
+def summary(latencies: list[float], found: int, copies: int, false: int) -> dict[str, object]:
+    """Latency p50 and p95 in ms, recall and false matches of one run of queries."""
     latencies_ms = np.array(latencies) * 1000
-    return {
-        "p50_ms": float(np.percentile(latencies_ms, 50)),
-        "p95_ms": float(np.percentile(latencies_ms, 95)),
-        "recall": found / len(copies),
-        "false_matches": false,
-        "add_ms_p50": statistics.median(adds) * 1000,
-        "cold_first_query_s": cold_seconds,
-    }
+    return {"p50_ms": float(np.percentile(latencies_ms, 50)), "p95_ms": float(np.percentile(latencies_ms, 95)),
+            "recall": found / copies, "false_matches": false}
 
 
 def measure_reference_backend(location: str, size: int, seed: int, reuse: bool, warm: bool) -> None:

@@ -24,7 +24,7 @@ import time
 from types import TracebackType
 
 import numpy as np
-from index_scale import BATCH, FRAMES, QUERIES, noisy, preload, synthetic_hashes
+from index_scale import BATCH, FRAMES, QUERIES, noisy, preload, summary, synthetic_hashes
 
 from vidprov.index import keys
 
@@ -185,12 +185,4 @@ def measure_reference(location: str, size: int, kept: dict[int, np.ndarray], see
             results = index.search(query)
             latencies.append(time.perf_counter() - start)
             false += len(results)
-    latencies_ms = np.array(latencies) * 1000
-    return {
-        "p50_ms": float(np.percentile(latencies_ms, 50)),
-        "p95_ms": float(np.percentile(latencies_ms, 95)),
-        "recall": found / len(copies),
-        "false_matches": false,
-        "add_ms_p50": None,
-        "cold_first_query_s": None,
-    }
+    return {**summary(latencies, found, len(copies), false), "add_ms_p50": None, "cold_first_query_s": None}
