@@ -110,7 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{statistics.median(r[3] for results in rows.values() for r in results) * 1000:.1f} | "
           f"{max(all_nearest) if all_nearest else '-'} |")
     print(f"\nCandidate rule: near keys within {match.KEY_DISTANCE} bits on {match.MIN_FRAMES} query frames, one "
-          f"within {match.NEAR_KEY_DISTANCE} (or on two, one within {match.EXACT_KEY_DISTANCE}).")
+          f"within {match.NEAR_KEY_DISTANCE} (or on two, one within {match.EXACT_KEY_DISTANCE}); and the "
+          f"{match.WEAK_CANDIDATES} clips with the most votes, on two frames or more, of the rest.")
     return 0
 
 

@@ -644,9 +644,10 @@ KEY_DISTANCE = 16
 #: was at most 11 bits off, 0 for most; benchmarks/index_recall.py), while a clip that shares only
 #: loosely similar keys with the query, as thousands do in a large index, seldom has one.
 NEAR_KEY_DISTANCE = 12
-#: Clips with votes enough but no key within :data:`NEAR_KEY_DISTANCE` verified all the same, the most
-#: votes first: in an index of a desk's size they are few, and a copy there is never left out for want
-#: of one near key; in a large one, chance fills these places.
+#: Clips with votes from two query frames or more but no key near enough (see :data:`NEAR_KEY_DISTANCE`
+#: and :data:`EXACT_KEY_DISTANCE`) verified all the same, the most votes first: in an index of a desk's
+#: size they are few, and a copy there is never left out for want of one near key; in a large one,
+#: chance fills these places.
 WEAK_CANDIDATES = 4
 #: A clip with votes from two query frames only (a short or mostly dark stretch of it in a compilation)
 #: is verified when one of them is this near: by chance, one posting in a billion.
@@ -886,10 +887,10 @@ def search(index: Index, query: Fingerprint, *, threshold: float = DEFAULT_THRES
     voted, counts, nearest, strips = _votes(index, query)
     needed = _frames_needed(query)
     worth = _worth_verifying(counts, nearest, needed)
-    # The most votes first; then, of the clips with votes enough but no key that near, a few.
+    # The most votes first; then, of the clips with votes on two frames or more but no key that near, a few.
+    weak = ~worth & (counts >= min(2, needed))
     shortlist = _most_votes(voted[worth], counts[worth], candidates)
-    shortlist += _most_votes(voted[~worth & (counts >= needed)], counts[~worth & (counts >= needed)],
-                             WEAK_CANDIDATES)
+    shortlist += _most_votes(voted[weak], counts[weak], WEAK_CANDIDATES)
     # Clips found through a strip view have places of their own, the nearest first (see _votes), and need
     # near keys on two frames of it, not three: a copy has few strip frames, and each finds its strip's
     # key through a shared chunk only some of the time. Verification compares whole strip hashes.
