@@ -49,6 +49,7 @@ cold first query measured.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -59,6 +60,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -157,36 +159,40 @@ def disk_size(location: str) -> int:
     return sum(os.path.getsize(p) for p in (location, location + "-wal", location + "-shm") if os.path.exists(p))
 
 
-def replay(size: int, seed: int, strips: bool = False) -> dict[int, np.ndarray]:
-    """The hashes of the sampled clips of an index :func:`build` filled with the same size and seed (with
-    ``strips``, their strips' hashes as the rows after the first 60)."""
+def synthetic_clips(size: int, seed: int, strips: bool = False) -> Iterator[tuple[int, np.ndarray, bool]]:
+    """The clips an index of ``size`` clips is filled with, in order: clip number, hashes (with ``strips``,
+    the strips' hashes as the rows after the first 60), and whether it is one of the clips queries copy."""
     rng = np.random.default_rng(seed)
     sampled = set(rng.choice(size, size=min(QUERIES, size), replace=False).tolist())
-    kept: dict[int, np.ndarray] = {}
-    for number in range(max(sampled) + 1):
+    for number in range(size):
         hashes = synthetic_hashes(rng)
         if strips:
             hashes = np.concatenate((hashes, synthetic_hashes(rng)))
-        if number in sampled:
+        yield number, hashes, number in sampled
+
+
+def replay(size: int, seed: int, strips: bool = False) -> dict[int, np.ndarray]:
+    """The hashes of the sampled clips of an index :func:`build` filled with the same size and seed."""
+    kept: dict[int, np.ndarray] = {}
+    for number, hashes, chosen in synthetic_clips(size, seed, strips):
+        if chosen:
             kept[number] = hashes
+            if len(kept) == min(QUERIES, size):
+                break
     return kept
 
 
 def build(location: str, size: int, seed: int, inner: bool = False,
           strips: bool = False) -> tuple[float, dict[int, np.ndarray]]:
     """Fill a new index with ``size`` clips; return seconds taken and the hashes of sampled clips."""
-    rng = np.random.default_rng(seed)
-    sampled = set(rng.choice(size, size=min(QUERIES, size), replace=False).tolist())
+    clips = synthetic_clips(size, seed, strips)
     kept: dict[int, np.ndarray] = {}
     start = time.perf_counter()
     with open_index(location, create=True) as index:
         for first in range(0, size, BATCH):
             items: list[tuple[Clip, Fingerprint | None, dict[str, object] | None]] = []
-            for number in range(first, min(size, first + BATCH)):
-                hashes = synthetic_hashes(rng)
-                if strips:
-                    hashes = np.concatenate((hashes, synthetic_hashes(rng)))
-                if number in sampled:
+            for number, hashes, chosen in itertools.islice(clips, BATCH):
+                if chosen:
                     kept[number] = hashes
                 fp = make_fingerprint(number, hashes[:FRAMES], inner=inner or strips)
                 if strips:

@@ -17,6 +17,7 @@ sqlite,reference``), on the same synthetic clips and the same queries.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import sys
@@ -24,7 +25,7 @@ import time
 from types import TracebackType
 
 import numpy as np
-from index_scale import BATCH, FRAMES, QUERIES, noisy, preload, summary, synthetic_hashes
+from index_scale import BATCH, FRAMES, noisy, preload, summary, synthetic_clips, synthetic_hashes
 
 from vidprov.index import keys
 
@@ -44,13 +45,12 @@ SCHEMA = "CREATE TABLE postings (list INTEGER PRIMARY KEY, entries BLOB NOT NULL
 def build_reference(location: str, size: int, seed: int) -> float:
     """Fill a new reference-layout file with the clips :func:`index_scale.build` makes for the same
     ``size`` and ``seed`` (whole frames only), clip id = clip number; return seconds taken."""
-    rng = np.random.default_rng(seed)
-    rng.choice(size, size=min(QUERIES, size), replace=False)  # the sampled clips, drawn as build() draws them
+    clips = synthetic_clips(size, seed)
     start = time.perf_counter()
     frame_keys = np.empty(size * FRAMES, dtype=np.uint64)  # clip after clip, frame after frame
     for first in range(0, size, BATCH):
         last = min(size, first + BATCH)
-        hashes = np.concatenate([synthetic_hashes(rng) for _ in range(first, last)])
+        hashes = np.concatenate([hashes for _, hashes, _ in itertools.islice(clips, BATCH)])
         frame_keys[first * FRAMES:last * FRAMES] = keys.frame_keys(hashes, "pdq")
         print(f"  {last:>9,} clips hashed, {time.perf_counter() - start:7.1f} s", file=sys.stderr, flush=True)
     for suffix in ("", "-wal", "-shm"):

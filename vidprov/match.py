@@ -719,11 +719,12 @@ def _votes(index: Index, query: Fingerprint) -> tuple[np.ndarray, np.ndarray, np
     distances = np.concatenate([found_distances for _, _, found_distances in near])
     groups, frames = asked_groups[ask], asked_frames[ask]
     pool = groups == 0
-    pairs = _distinct(clip_ids[pool] * (1 << 20) + frames[pool])  # distinct (clip, query frame)
+    pooled_clips, pooled_distances = clip_ids[pool], distances[pool]
+    pairs = _distinct(pooled_clips * (1 << 20) + frames[pool])  # distinct (clip, query frame)
     voted, counts = _run_lengths(pairs >> 20)
     # Each clip's nearest key: the clips come in the same order.
-    order = np.lexsort((distances[pool], clip_ids[pool]))
-    nearest_keys = distances[pool][order][_run_starts(clip_ids[pool][order])]
+    order = np.lexsort((pooled_distances, pooled_clips))
+    nearest_keys = pooled_distances[order][_run_starts(pooled_clips[order])]
     strips: dict[int, tuple[int, int]] = {}
     if not pool.all():
         # Per (clip, strip view, query frame), its nearest key; per (clip, view), frames and nearness.
@@ -756,8 +757,9 @@ def _near_postings(lists: keys.PostingLists, asked_lists: np.ndarray,
     at = np.minimum(np.searchsorted(lists.lists, asked_lists), len(lists) - 1)
     present = np.flatnonzero(lists.lists[at] == asked_lists)
     order = present[np.argsort(at[present], kind="stable")]
+    listed = at[order]
     first = np.ones(len(order), dtype=bool)
-    first[1:] = at[order][1:] != at[order][:-1]
+    first[1:] = listed[1:] != listed[:-1]
     sizes = np.diff(lists.bounds)
     asks, positions, distances = [], [], []
     again = order

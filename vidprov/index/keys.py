@@ -262,7 +262,6 @@ class JoinedLists(PostingLists):
         return self.clips[positions]
 
 
-
 def decode_postings(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype=POSTING)
 
