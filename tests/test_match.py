@@ -307,3 +307,22 @@ def test_a_segment_takes_in_the_dark_stretch_both_clips_share(tmp_path: Path) ->
     (segment,) = found.segments
     assert abs(segment.query_start - 3.0) <= 0.25 and segment.reference_start <= 0.25
     assert abs(segment.query_end - 9.0) <= 0.25
+
+
+def test_offset_votes_counted_on_a_grid_agree_with_counting_by_sorting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fullest offset bin of each row is the same whether marked on a grid or found by sorting (the
+    grid is used while small enough), ties and all."""
+    rng = np.random.default_rng(11)
+    for pairs, bins, frames in ((1500, 25, 60), (40, 3, 5), (300, 400, 240), (1, 1, 1)):
+        keys = rng.integers(-bins, bins, size=(2 * len(match.SPEEDS), pairs))
+        qi = rng.integers(0, frames, size=pairs)
+        on_grid = match._fullest_bins(keys, qi)
+        monkeypatch.setattr(match, "GRID_CELLS", 0)
+        sorted_out = match._fullest_bins(keys, qi)
+        monkeypatch.undo()
+        assert on_grid == sorted_out
+        rows, votes, fullest = on_grid
+        assert rows == list(range(len(keys)))
+        for row, count, key in zip(rows, votes, fullest):
+            per_bin = [len(set(qi[keys[row] == b].tolist())) for b in range(-bins, bins)]
+            assert count == max(per_bin) and key == -bins + per_bin.index(count)

@@ -220,6 +220,34 @@ def _pairs(query: np.ndarray, reference: np.ndarray, limit: int) -> tuple[np.nda
     return np.concatenate(rows), np.concatenate(cols), np.concatenate(dists)
 
 
+#: Most cells (rows x offset bins x query frames) of the grid :func:`_fullest_bins` marks; past it, it sorts.
+GRID_CELLS = 1 << 22
+
+
+def _fullest_bins(keys: np.ndarray, qi: np.ndarray) -> tuple[list[int], list[int], list[int]]:
+    """For each row of offset bins ``keys`` (one per pair, pairs of query frames ``qi``), its fullest bin:
+    rows, how many distinct query frames the bin holds and the bin (the lowest such bin on a tie)."""
+    low = int(keys.min())
+    width = int(keys.max()) - low + 1
+    rows = np.arange(len(keys), dtype=np.int64)[:, None]
+    frames = int(qi.max()) + 1
+    if len(keys) * width * frames <= GRID_CELLS:
+        # A grid of (row, bin, query frame) cells: mark each pair's, count each (row, bin)'s.
+        marked = np.zeros(len(keys) * width * frames, dtype=bool)
+        marked[((rows * width + (keys - low)) * frames + qi[None, :]).ravel()] = True
+        counts = np.count_nonzero(marked.reshape(len(keys), width, frames), axis=2)
+        fullest = counts.argmax(axis=1)
+        return (list(range(len(keys))), counts[np.arange(len(keys)), fullest].tolist(),
+                (fullest + low).tolist())
+    # One number per (row, bin, query frame); its distinct values, sorted, count the distinct query
+    # frames of each (row, bin) as runs.
+    frame_bits = max(1, (frames - 1).bit_length())
+    found, counts = _run_lengths(_distinct(((rows * width + (keys - low)) << frame_bits) | qi[None, :]) >> frame_bits)
+    g, k = found // width, found % width + low
+    top = _best_of_each(g, -counts, k)
+    return g[top].tolist(), counts[top].tolist(), k[top].tolist()
+
+
 def _best_alignment(tq: np.ndarray, tr: np.ndarray, qi: np.ndarray, rj: np.ndarray,
                     dist: np.ndarray) -> _Alignment | None:
     """The speed and offset on which most distinct query frames agree."""
@@ -230,18 +258,8 @@ def _best_alignment(tq: np.ndarray, tr: np.ndarray, qi: np.ndarray, rj: np.ndarr
     offsets = tr[rj][None, :] - np.array(SPEEDS)[:, None] * tq[qi][None, :]
     bins = np.floor(offsets / OFFSET_TOLERANCE).astype(np.int64)
     keys = np.stack((bins // 2, (bins + 1) // 2), axis=1).reshape(2 * len(SPEEDS), -1)  # (speed, shift) rows
-    # One number per (row, bin, query frame); its distinct values, sorted, count the distinct query
-    # frames of each (row, bin) as runs.
-    low = int(keys.min())
-    width = int(keys.max()) - low + 1
-    frame_bits = max(1, int(qi.max()).bit_length())
-    rows = np.arange(len(keys), dtype=np.int64)[:, None]
-    found, counts = _run_lengths(_distinct(((rows * width + (keys - low)) << frame_bits) | qi[None, :]) >> frame_bits)
-    g, k = found // width, found % width + low
-    # Each row's fullest bin (the lowest such bin on a tie).
-    top = _best_of_each(g, -counts, k)
     best: tuple[int, float, int, int] | None = None
-    for row, votes, key in zip(g[top].tolist(), counts[top].tolist(), k[top].tolist()):
+    for row, votes, key in zip(*_fullest_bins(keys, qi)):
         speed = SPEEDS[row // 2]
         if best is None or votes > best[0] or (votes == best[0] and abs(speed - 1.0) < abs(best[1] - 1.0)):
             best = (votes, speed, row, key)
