@@ -326,3 +326,12 @@ def test_offset_votes_counted_on_a_grid_agree_with_counting_by_sorting(monkeypat
         for row, count, key in zip(rows, votes, fullest):
             per_bin = [len(set(qi[keys[row] == b].tolist())) for b in range(-bins, bins)]
             assert count == max(per_bin) and key == -bins + per_bin.index(count)
+
+
+def test_median_is_numpys() -> None:
+    rng = np.random.default_rng(12)
+    for count in (1, 2, 3, 10, 11, 60):
+        values = rng.normal(size=count) * 7.3
+        assert match._median(values) == float(np.median(values))
+        steps = np.round(values, 1)  # ties, as frame steps have
+        assert match._median(steps) == float(np.median(steps))
