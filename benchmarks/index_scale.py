@@ -223,8 +223,17 @@ print(json.dumps({"seconds": time.perf_counter() - start, "found": [m.reference 
 """
 
 
+#: Index files this process keeps in memory (see :func:`preload`), held until it ends.
+_PINNED: list[np.ndarray] = []
+
+
 def preload(location: str) -> None:
-    """Read the index once, so that it sits in the page cache as on a machine that answers queries all day."""
+    """Read the index once, so that it sits in the page cache as on a machine that answers queries all day.
+
+    A file is also locked in memory (``mlock``) where the process may do so: a kernel that pages out
+    memory left idle for a while (DAMON reclaim, as on the machine these figures come from) would
+    otherwise drop the parts of a large index that the queries have not touched lately.
+    """
     if location.startswith("postgresql:"):
         import psycopg
 
@@ -236,6 +245,23 @@ def preload(location: str) -> None:
     with open(location, "rb") as handle:
         while handle.read(1 << 24):
             pass
+        _pin(handle.fileno(), location)
+
+
+def _pin(descriptor: int, location: str) -> None:
+    import ctypes
+    import mmap
+
+    try:
+        mapped = np.frombuffer(mmap.mmap(descriptor, 0, prot=mmap.PROT_READ), dtype=np.uint8)
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.mlock(ctypes.c_void_p(mapped.ctypes.data), ctypes.c_size_t(len(mapped))) == 0:
+            _PINNED.append(mapped)
+            return
+        reason = os.strerror(ctypes.get_errno())
+    except (OSError, AttributeError, ValueError) as error:
+        reason = str(error)
+    print(f"note: {location} read but not locked in memory ({reason})", file=sys.stderr)
 
 
 def measure(location: str, size: int, kept: dict[int, np.ndarray], seed: int,
@@ -334,7 +360,8 @@ def main() -> None:
     parser.add_argument("--strips", action="store_true",
                         help="as --inner, and two strips on one frame in four; portrait queries with strip views")
     parser.add_argument("--preload", action="store_true",
-                        help="read the whole index (PostgreSQL: pg_prewarm) before measuring queries")
+                        help="read the whole index (PostgreSQL: pg_prewarm) before measuring queries, and keep "
+                             "an SQLite file locked in memory (mlock) where allowed")
     args = parser.parse_args()
     backends = args.backends.split(",")
     if "reference" in backends and (args.inner or args.strips):
