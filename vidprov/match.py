@@ -239,12 +239,12 @@ def _fullest_bins(keys: np.ndarray, qi: np.ndarray) -> tuple[list[int], list[int
     rows, how many distinct query frames the bin holds and the bin (the lowest such bin on a tie)."""
     low = int(keys.min())
     width = int(keys.max()) - low + 1
-    rows = np.arange(len(keys), dtype=np.int64)[:, None]
+    row_bins = np.arange(len(keys), dtype=np.int64)[:, None] * width + (keys - low)  # (row, bin) numbers
     frames = int(qi.max()) + 1
     if len(keys) * width * frames <= GRID_CELLS:
         # A grid of (row, bin, query frame) cells: mark each pair's, count each (row, bin)'s.
         marked = np.zeros(len(keys) * width * frames, dtype=bool)
-        marked[((rows * width + (keys - low)) * frames + qi[None, :]).ravel()] = True
+        marked[(row_bins * frames + qi[None, :]).ravel()] = True
         counts = np.count_nonzero(marked.reshape(len(keys), width, frames), axis=2)
         fullest = counts.argmax(axis=1)
         return (list(range(len(keys))), counts[np.arange(len(keys)), fullest].tolist(),
@@ -252,7 +252,7 @@ def _fullest_bins(keys: np.ndarray, qi: np.ndarray) -> tuple[list[int], list[int
     # One number per (row, bin, query frame); its distinct values, sorted, count the distinct query
     # frames of each (row, bin) as runs.
     frame_bits = max(1, (frames - 1).bit_length())
-    found, counts = _run_lengths(_distinct(((rows * width + (keys - low)) << frame_bits) | qi[None, :]) >> frame_bits)
+    found, counts = _run_lengths(_distinct((row_bins << frame_bits) | qi[None, :]) >> frame_bits)
     g, k = found // width, found % width + low
     top = _best_of_each(g, -counts, k)
     return g[top].tolist(), counts[top].tolist(), k[top].tolist()
