@@ -227,6 +227,8 @@ def test_inner_pictures_are_stored_and_searched(index: Index, tmp_path: Path,
     kept = index.fingerprint(other.id)
     assert kept == query.for_index() and kept.inner is not None and not kept.inner_views
     arrays = index.frame_arrays([stored.id])[stored.id]
+    assert np.array_equal(arrays.hashes(), fp.hashes()) and np.array_equal(arrays.times(), fp.times())
+    assert np.array_equal(arrays.qualities(), fp.qualities())
     assert np.array_equal(arrays.inner_arrays().hashes(), fp.inner_hashes())
     # The inner pictures are in the posting lists: each inner key is found under the clip.
     inner_keys = K.frame_keys(fp.inner_hashes(), "pdq")

@@ -665,7 +665,7 @@ def judge(match: Match | None, threshold: float = DEFAULT_THRESHOLD) -> str:
 CANDIDATES = 24
 #: ... and, beside them, found through one of a portrait query's strip views.
 STRIP_CANDIDATES = 8
-#: Largest distance between two 64-bit search keys for a frame to vote for a clip.
+#: Largest distance between two 64-bit search keys for a frame to vote for a clip (below 64: see _votes).
 KEY_DISTANCE = 16
 #: A clip with votes from enough query frames is a candidate if one of them is this near: some frame
 #: of a copy keeps its key almost whole (on the reupload benchmark's copies of two seeds, the nearest
@@ -750,9 +750,10 @@ def _votes(index: Index, query: Fingerprint) -> tuple[np.ndarray, np.ndarray, np
     pooled_clips, pooled_distances = clip_ids[pool], distances[pool]
     pairs = _distinct(pooled_clips * (1 << 20) + frames[pool])  # distinct (clip, query frame)
     voted, counts = _run_lengths(pairs >> 20)
-    # Each clip's nearest key: the clips come in the same order.
-    order = np.lexsort((pooled_distances, pooled_clips))
-    nearest_keys = pooled_distances[order][_run_starts(pooled_clips[order])]
+    # Each clip's nearest key, the clips in the same order: sorted by clip, then distance (at most
+    # KEY_DISTANCE, 6 bits), one number each.
+    by_clip = np.sort((pooled_clips << 6) | pooled_distances)
+    nearest_keys = by_clip[_run_starts(by_clip >> 6)] & 63
     strips: dict[int, tuple[int, int]] = {}
     if not pool.all():
         # Per (clip, strip view, query frame), its nearest key; per (clip, view), frames and nearness.

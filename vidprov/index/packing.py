@@ -68,12 +68,14 @@ def pack_frames(fingerprint: Fingerprint) -> bytes:
 
 
 #: What :func:`unpack_arrays` gives.
-Unpacked = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None,
+Unpacked = tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None, np.ndarray | None,
                  np.ndarray | None]
 
 
-def unpack_arrays(packed: bytes, bits: int, inner: bool = False, strips: int = 0, location: str = "") -> Unpacked:
-    """The frames :func:`pack_frames` packed, as arrays: times, qualities, frame numbers, hashes,
+def unpack_arrays(packed: bytes, bits: int, inner: bool = False, strips: int = 0, location: str = "",
+                  numbers: bool = True) -> Unpacked:
+    """The frames :func:`pack_frames` packed, as arrays: times, qualities, frame numbers (None unless
+    ``numbers``: a search does not need them), hashes,
     (``inner``: the header has an inner box) the inner pictures' hashes, else None, and (``strips``:
     how many strips the header names) the strips' hashes, shape ``(frames with strips, strips,
     bytes)``, and those frames' numbers (positions), else None and None.
@@ -81,18 +83,29 @@ def unpack_arrays(packed: bytes, bits: int, inner: bool = False, strips: int = 0
     Raises :class:`CorruptIndexError` naming ``location`` (the index) when they are damaged.
     """
     try:
-        found = _unpack(packed, bits, inner, strips)
+        found = _unpack(packed, bits, inner, strips, numbers)
     except (zlib.error, ValueError, TypeError, IndexError) as error:
         raise CorruptIndexError(f"a fingerprint's packed frames are damaged ({error}); rebuild the index from "
                                 "its clips", location) from None
-    if len({len(found[0]), len(found[1]), len(found[2]), len(found[3])}) != 1 or \
+    if len({len(found[0]), len(found[1]), len(found[3])}) != 1 or \
             (found[6] is not None and len(found[6]) and (found[6].min() < 0 or found[6].max() >= len(found[0]))):
         raise CorruptIndexError("a fingerprint's packed frames are damaged (their parts disagree); rebuild the "
                                 "index from its clips", location)
     return found
 
 
-def _unpack(packed: bytes, bits: int, inner: bool, strips: int) -> Unpacked:
+def _unxored(data: bytes, rows: int, width: int, offset: int = 0) -> np.ndarray:
+    """``rows`` packed rows of ``width`` bytes from ``data`` at ``offset``, each XORed back with the ones
+    before (see :func:`_xored`), as ``uint8`` of shape ``(rows, width)``; XORed eight bytes at a time where
+    the width allows, since XOR works bytewise."""
+    if width % 8:
+        return np.bitwise_xor.accumulate(np.frombuffer(data, dtype=np.uint8, count=rows * width, offset=offset)
+                                         .reshape(rows, width))
+    words = np.frombuffer(data, dtype=np.uint64, count=rows * width // 8, offset=offset).reshape(rows, width // 8)
+    return np.bitwise_xor.accumulate(words).view(np.uint8)
+
+
+def _unpack(packed: bytes, bits: int, inner: bool, strips: int, numbers: bool = True) -> Unpacked:
     width = bits // 8
     data = zlib.decompress(packed)
     strip_hashes = strip_frames = None
@@ -100,23 +113,17 @@ def _unpack(packed: bytes, bits: int, inner: bool, strips: int) -> Unpacked:
         (with_strips,) = np.frombuffer(data, dtype="<u4", count=1, offset=len(data) - 4).tolist()
         tail = with_strips * (4 + strips * width) + 4
         part = data[len(data) - tail:]
-        strip_hashes = np.bitwise_xor.accumulate(np.frombuffer(part, dtype=np.uint8, count=with_strips * strips * width)
-                                                 .reshape(with_strips, strips * width)).reshape(with_strips, strips,
-                                                                                                width)
+        strip_hashes = _unxored(part, with_strips, strips * width).reshape(with_strips, strips, width)
         strip_frames = np.cumsum(np.frombuffer(part, dtype="<u4", count=with_strips,
                                                offset=with_strips * strips * width).astype(np.int64))
         data = data[:len(data) - tail]
     count = len(data) // (17 + width * (2 if inner else 1))
     times = np.bitwise_xor.accumulate(np.frombuffer(data, dtype="<u8", count=count)).view("<f8")
     qualities = np.frombuffer(data, dtype=np.uint8, count=count, offset=8 * count)
-    numbers = np.cumsum(np.frombuffer(data, dtype="<i8", count=count, offset=9 * count))
-    hashes = np.bitwise_xor.accumulate(np.frombuffer(data, dtype=np.uint8, count=count * width,
-                                                     offset=17 * count).reshape(count, width))
-    inner_hashes = None
-    if inner:
-        inner_hashes = np.bitwise_xor.accumulate(np.frombuffer(data, dtype=np.uint8, count=count * width,
-                                                               offset=(17 + width) * count).reshape(count, width))
-    return times, qualities, numbers, hashes, inner_hashes, strip_hashes, strip_frames
+    frame_numbers = np.cumsum(np.frombuffer(data, dtype="<i8", count=count, offset=9 * count)) if numbers else None
+    hashes = _unxored(data, count, width, 17 * count)
+    inner_hashes = _unxored(data, count, width, (17 + width) * count) if inner else None
+    return times, qualities, frame_numbers, hashes, inner_hashes, strip_hashes, strip_frames
 
 
 def _has_inner(header: dict[str, object]) -> bool:
@@ -134,6 +141,7 @@ def unpack_frames(packed: bytes, bits: int, header: dict[str, object] | None = N
     ``header`` (its JSON form without frames), in the index at ``location``."""
     times, qualities, numbers, hashes, inner, strips, strip_frames = unpack_arrays(
         packed, bits, _has_inner(header or {}), _strip_count(header or {}), location)
+    assert numbers is not None  # asked for: numbers=True
     width, raw = bits // 8, hashes.tobytes()
     inner_raw = inner.tobytes() if inner is not None else b""
     strips_of: dict[int, tuple[FrameHash, ...]] = {}
@@ -154,7 +162,7 @@ def frame_arrays(sha256: str, header: dict[str, object], packed: bytes, location
     (in the index at ``location``)."""
     algorithm = str(header["algorithm"])
     times, qualities, _, hashes, inner, strips, strip_frames = unpack_arrays(
-        packed, ALGORITHMS[algorithm].bits, _has_inner(header), _strip_count(header), location)
+        packed, ALGORITHMS[algorithm].bits, _has_inner(header), _strip_count(header), location, numbers=False)
     duration = header.get("duration")
     return FrameArrays(sha256, algorithm, float(duration) if isinstance(duration, (int, float)) else None,
                        times, hashes, qualities, inner, strips, strip_frames)
