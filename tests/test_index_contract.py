@@ -19,6 +19,7 @@ from vidprov import match, samples
 from vidprov.errors import ValidationError
 from conftest import cropped_copy
 from vidprov.fingerprint import DEFAULT_SAMPLING, Fingerprint, fingerprint
+from vidprov.hashing import ALGORITHMS
 from vidprov.index import ClipFilter, open_index
 from vidprov.index import keys as K
 from vidprov.index.base import Index
@@ -329,6 +330,18 @@ def test_key_rests_rebuild_the_whole_keys() -> None:
         # Two keys of one list are as far apart as their rests.
         same = lists == lists[0]
         assert np.array_equal(K.key_distance(rests[same], rests[0]), K.key_distance(frame_keys[same], frame_keys[0]))
+
+
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
+def test_frame_keys_are_the_key_bits_of_each_hash(algorithm: str) -> None:
+    # The keys are taken as whole bytes where they can be; bit by bit, they are the same.
+    rng = np.random.default_rng(9)
+    hashes = rng.integers(0, 256, size=(300, ALGORITHMS[algorithm].bits // 8), dtype=np.uint8)
+    positions = K._key_positions(algorithm)
+    bits = np.unpackbits(hashes, axis=1)[:, positions]
+    expected = (bits.astype(np.uint64) << np.arange(63, -1, -1, dtype=np.uint64)).sum(axis=1, dtype=np.uint64)
+    assert np.array_equal(K.frame_keys(hashes, algorithm), expected)
+    assert len(positions) == 64 and len(set(positions.tolist())) == 64
 
 
 def _drifting_keys(rng: np.random.Generator, frames: int) -> np.ndarray:

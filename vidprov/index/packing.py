@@ -209,7 +209,8 @@ def decode_lists(rows: Sequence[tuple[int, bytes, bytes]]) -> K.PostingLists:
         raise ValueError("posting lists are damaged: a key is cut short")
     count = (len(raw) - 2) // KEY48.itemsize
     counts = groups["count"].astype(np.int64)
-    if counts.sum() != count:
+    ends = np.cumsum(counts)
+    if (ends[-1] if len(ends) else 0) != count:
         raise ValueError("posting lists are damaged: their groups and keys disagree")
     # Each 6-byte key read as 8 bytes (little-endian) where it starts, the 2 bytes of the next one masked off.
     rests = np.ndarray((count,), dtype="<u8", buffer=raw, strides=(KEY48.itemsize,)) \
@@ -220,7 +221,7 @@ def decode_lists(rows: Sequence[tuple[int, bytes, bytes]]) -> K.PostingLists:
     firsts = np.flatnonzero(np.diff(row_lists, prepend=-1))
     bounds = np.append(np.cumsum(sizes) - sizes, count)[np.append(firsts, len(row_lists))]
     return K.PostingLists(row_lists[firsts], bounds.astype(np.int64), rests, groups["clip"],
-                          groups["first"].astype(np.int64), counts)
+                          groups["first"].astype(np.int64), counts, ends)
 
 
 def pending_lists(rows: Sequence[tuple[int, int, int, int]]) -> K.PostingLists:
