@@ -794,7 +794,9 @@ def _near_postings(lists: keys.PostingLists, asked_lists: np.ndarray,
     again = order
     if first.sum() == len(lists):
         primary = order[first]
-        found = keys.key_distance(lists.rests, np.repeat(asked_rests[primary], sizes))
+        # The asking frames' rests spelled out beside the postings, XORed with them in place.
+        xor = np.repeat(asked_rests[primary], sizes)
+        found = keys.bit_counts(np.bitwise_xor(xor, lists.rests, out=xor))
         near = np.flatnonzero(found <= KEY_DISTANCE)
         asks.append(primary[np.searchsorted(lists.bounds[1:], near, side="right")])
         positions.append(near)
@@ -803,8 +805,10 @@ def _near_postings(lists: keys.PostingLists, asked_lists: np.ndarray,
     if len(again):
         starts, counts = lists.bounds[at[again]], sizes[at[again]]
         ends = np.cumsum(counts)
-        postings = np.arange(int(ends[-1])) + np.repeat(starts - (ends - counts), counts)
-        found = keys.key_distance(lists.rests[postings], np.repeat(asked_rests[again], counts))
+        postings = np.repeat(starts - (ends - counts), counts)
+        postings += np.arange(int(ends[-1]))
+        xor = np.repeat(asked_rests[again], counts)
+        found = keys.bit_counts(np.bitwise_xor(xor, lists.rests[postings], out=xor))
         near = np.flatnonzero(found <= KEY_DISTANCE)
         asks.append(again[np.searchsorted(ends, near, side="right")])
         positions.append(postings[near])

@@ -89,7 +89,11 @@ def chunk_values(keys: np.ndarray) -> np.ndarray:
 
 def key_distance(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
     """Hamming distance between 64-bit keys (elementwise, broadcasting)."""
-    x = np.bitwise_xor(np.asarray(a, dtype=np.uint64), np.asarray(b, dtype=np.uint64))
+    return bit_counts(np.bitwise_xor(np.asarray(a, dtype=np.uint64), np.asarray(b, dtype=np.uint64)))
+
+
+def bit_counts(x: np.ndarray) -> np.ndarray:
+    """How many bits of each ``uint64`` are set (``uint8``)."""
     if hasattr(np, "bitwise_count"):  # numpy 2: a hardware popcount
         return np.bitwise_count(x)
     total = np.zeros(x.shape, dtype=np.uint8)
