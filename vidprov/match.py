@@ -794,29 +794,35 @@ def _near_postings(lists: keys.PostingLists, asked_lists: np.ndarray,
     again = order
     if first.sum() == len(lists):
         primary = order[first]
-        # The asking frames' rests spelled out beside the postings, XORed with them in place.
-        xor = np.repeat(asked_rests[primary], sizes)
-        found = keys.bit_counts(np.bitwise_xor(xor, lists.rests, out=xor))
-        near = np.flatnonzero(found <= KEY_DISTANCE)
-        asks.append(primary[np.searchsorted(lists.bounds[1:], near, side="right")])
+        near, which, found = _near_in_runs(lists.rests, asked_rests[primary], sizes, lists.bounds[1:])
+        asks.append(primary[which])
         positions.append(near)
-        distances.append(found[near].astype(np.int64))
+        distances.append(found)
         again = order[~first]
     if len(again):
         starts, counts = lists.bounds[at[again]], sizes[at[again]]
         ends = np.cumsum(counts)
         postings = np.repeat(starts - (ends - counts), counts)
         postings += np.arange(int(ends[-1]))
-        xor = np.repeat(asked_rests[again], counts)
-        found = keys.bit_counts(np.bitwise_xor(xor, lists.rests[postings], out=xor))
-        near = np.flatnonzero(found <= KEY_DISTANCE)
-        asks.append(again[np.searchsorted(ends, near, side="right")])
+        near, which, found = _near_in_runs(lists.rests[postings], asked_rests[again], counts, ends)
+        asks.append(again[which])
         positions.append(postings[near])
-        distances.append(found[near].astype(np.int64))
+        distances.append(found)
     if not asks:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty
     return np.concatenate(asks), lists.clips_at(np.concatenate(positions)).astype(np.int64), np.concatenate(distances)
+
+
+def _near_in_runs(rests: np.ndarray, asking: np.ndarray, counts: np.ndarray,
+                  ends: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of ``rests``, in runs of ``counts`` (ending at ``ends``) each checked against one of ``asking``, those
+    within :data:`KEY_DISTANCE` bits: their positions, their runs and their distances (``int64``)."""
+    # The asking rests spelled out beside the postings, XORed with them in place.
+    xor = np.repeat(asking, counts)
+    found = keys.bit_counts(np.bitwise_xor(xor, rests, out=xor))
+    near = np.flatnonzero(found <= KEY_DISTANCE)
+    return near, np.searchsorted(ends, near, side="right"), found[near].astype(np.int64)
 
 
 def _most_votes(clips: np.ndarray, votes: np.ndarray, count: int) -> list[int]:
