@@ -335,3 +335,15 @@ def test_median_is_numpys() -> None:
         assert match._median(values) == float(np.median(values))
         steps = np.round(values, 1)  # ties, as frame steps have
         assert match._median(steps) == float(np.median(steps))
+
+
+def test_line_fit_is_numpys_least_squares_line() -> None:
+    rng = np.random.default_rng(13)
+    for count in (2, 4, 9, 60, 400):
+        times = np.sort(rng.uniform(0, 30, size=count))
+        times[-1] = times[0] + 5.0 + times[-1]  # never constant
+        mapped = rng.uniform(0.8, 1.25) * times + rng.normal(0, 3) + rng.normal(0, 0.2, size=count)
+        speed, offset = match._line_fit(times, mapped)
+        expected = np.polyfit(times, mapped, 1)
+        assert speed == pytest.approx(expected[0], rel=1e-9, abs=1e-12)
+        assert offset == pytest.approx(expected[1], rel=1e-9, abs=1e-9)

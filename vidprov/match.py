@@ -202,6 +202,14 @@ def _median(values: np.ndarray) -> float:
     return float((ordered[middle - 1] + ordered[middle]) / 2)
 
 
+def _line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Slope and intercept of the least-squares line through the points (``np.polyfit(x, y, 1)``, worked
+    out directly: on a few dozen points its general solver is most of the cost). ``x`` must not be constant."""
+    dx = x - x.mean()
+    slope = float(np.dot(dx, y - y.mean()) / np.dot(dx, dx))
+    return slope, float(y.mean() - slope * x.mean())
+
+
 def _usable(fp: Fingerprint | FrameArrays) -> np.ndarray:
     return fp.qualities() >= MIN_QUALITY
 
@@ -293,7 +301,7 @@ def _best_alignment(tq: np.ndarray, tr: np.ndarray, qi: np.ndarray, rj: np.ndarr
     for _ in range(2):
         chosen = sparse(closest(speed, offset))
         if len(chosen) >= 4 and np.ptp(tq[qi[chosen]]) > 1.0:
-            fitted_speed, fitted_offset = np.polyfit(tq[qi[chosen]], tr[rj[chosen]], 1)
+            fitted_speed, fitted_offset = _line_fit(tq[qi[chosen]], tr[rj[chosen]])
             if SPEEDS[0] - 0.05 <= fitted_speed <= SPEEDS[-1] + 0.05:
                 speed, offset = float(fitted_speed), float(fitted_offset)
     chosen = closest(speed, offset)
