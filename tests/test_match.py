@@ -347,3 +347,21 @@ def test_line_fit_is_numpys_least_squares_line() -> None:
         expected = np.polyfit(times, mapped, 1)
         assert speed == pytest.approx(expected[0], rel=1e-9, abs=1e-12)
         assert offset == pytest.approx(expected[1], rel=1e-9, abs=1e-9)
+
+
+def test_search_verifies_the_shortlist(tmp_path: Path, source: tuple[Fingerprint, Frames],
+                                       other_footage: Path) -> None:
+    original, frames = source
+    other = fingerprint(other_footage)
+    with open_index(tmp_path / "index.db", create=True) as index:
+        stored = {fp.sha256: index.add_clip(Clip(sha256=fp.sha256, size=fp.size, media_type="video/mp4"), fp).id
+                  for fp in (other, original)}
+        query = variant(tmp_path, "copy", [(t, f[::2, ::2]) for t, f in frames])
+        chosen = match.shortlist(index, query)
+        assert chosen[0] == stored[original.sha256]
+        found = match.search(index, query)
+        assert [m.clip_id for m in found] == [stored[original.sha256]]
+        assert {m.clip_id for m in found} <= set(chosen)
+        # With no places for clips with near keys, the copy's source is not shortlisted, and not found.
+        assert stored[original.sha256] not in match.shortlist(index, query, candidates=0)
+        assert match.search(index, query, candidates=0) == []

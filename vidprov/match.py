@@ -926,27 +926,37 @@ def _near_frame_counts(references: dict[int, FrameArrays], views: list[np.ndarra
     return dict(zip(ids, best.tolist()))
 
 
-def search(index: Index, query: Fingerprint, *, threshold: float = DEFAULT_THRESHOLD,
-           candidates: int = CANDIDATES, exclude: str | None = None) -> list[Match]:
-    """Clips in ``index`` that share footage with ``query``, best first.
-
-    ``exclude`` leaves out the clip with that sha256 (the query itself, when
-    it is already indexed).
+def shortlist(index: Index, query: Fingerprint, *, candidates: int = CANDIDATES) -> list[int]:
+    """The clips of ``index`` worth verifying against ``query`` (ids), found through the posting lists alone:
+    at most ``candidates`` with near keys on enough query frames, the most votes first; then a few with
+    votes on two frames but no key that near (:data:`WEAK_CANDIDATES`); then a few found through one of a
+    portrait query's strip views (:data:`STRIP_CANDIDATES`). :func:`search` verifies them.
     """
     voted, counts, nearest, strips = _votes(index, query)
     needed = _frames_needed(query)
     worth = _worth_verifying(counts, nearest, needed)
     # The most votes first; then, of the clips with votes on two frames or more but no key that near, a few.
     weak = ~worth & (counts >= min(2, needed))
-    shortlist = _most_votes(voted[worth], counts[worth], candidates)
-    shortlist += _most_votes(voted[weak], counts[weak], WEAK_CANDIDATES)
+    chosen = _most_votes(voted[worth], counts[worth], candidates)
+    chosen += _most_votes(voted[weak], counts[weak], WEAK_CANDIDATES)
     # Clips found through a strip view have places of their own, the nearest first (see _votes), and need
     # near keys on two frames of it, not three: a copy has few strip frames, and each finds its strip's
     # key through a shared chunk only some of the time. Verification compares whole strip hashes.
-    taken = set(shortlist)
-    shortlist += sorted((c for c, (count, _) in strips.items() if count >= min(2, needed) and c not in taken),
-                        key=lambda c: (-strips[c][1], c))[:STRIP_CANDIDATES]
-    references = index.frame_arrays(shortlist)
+    taken = set(chosen)
+    chosen += sorted((c for c, (count, _) in strips.items() if count >= min(2, needed) and c not in taken),
+                     key=lambda c: (-strips[c][1], c))[:STRIP_CANDIDATES]
+    return chosen
+
+
+def search(index: Index, query: Fingerprint, *, threshold: float = DEFAULT_THRESHOLD,
+           candidates: int = CANDIDATES, exclude: str | None = None) -> list[Match]:
+    """Clips in ``index`` that share footage with ``query``, best first.
+
+    The candidates (:func:`shortlist`) are verified by time alignment
+    (:func:`compare`). ``exclude`` leaves out the clip with that sha256 (the
+    query itself, when it is already indexed).
+    """
+    references = index.frame_arrays(shortlist(index, query, candidates=candidates))
     found: list[Match] = []
     for clip_id in _with_near_frames(query, references):
         reference = references[clip_id]
