@@ -328,7 +328,7 @@ def measure(location: str, size: int, kept: dict[int, np.ndarray], seed: int,
 @contextlib.contextmanager
 def timed_shortlists() -> Iterator[list[float]]:
     """Time the candidate search of each :func:`vidprov.match.search` call (:func:`vidprov.match.shortlist`,
-    the part that compares with the reference layout's whole query); the seconds go in the list given."""
+    the part that compares with the reference layout's whole query); yields the list the seconds go in."""
     spent: list[float] = []
     untimed = match.shortlist
 

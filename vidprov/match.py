@@ -205,9 +205,10 @@ def _median(values: np.ndarray) -> float:
 def _line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Slope and intercept of the least-squares line through the points (``np.polyfit(x, y, 1)``, worked
     out directly: on a few dozen points its general solver is most of the cost). ``x`` must not be constant."""
-    dx = x - x.mean()
-    slope = float(np.dot(dx, y - y.mean()) / np.dot(dx, dx))
-    return slope, float(y.mean() - slope * x.mean())
+    x_mean, y_mean = x.mean(), y.mean()
+    dx = x - x_mean
+    slope = float(np.dot(dx, y - y_mean) / np.dot(dx, dx))
+    return slope, float(y_mean - slope * x_mean)
 
 
 def _usable(fp: Fingerprint | FrameArrays) -> np.ndarray:
