@@ -248,18 +248,22 @@ def _fullest_bins(keys: np.ndarray, qi: np.ndarray) -> tuple[list[int], list[int
     rows, how many distinct query frames the bin holds and the bin (the lowest such bin on a tie)."""
     low = int(keys.min())
     width = int(keys.max()) - low + 1
-    row_bins = np.arange(len(keys), dtype=np.int64)[:, None] * width + (keys - low)  # (row, bin) numbers
     frames = int(qi.max()) + 1
     if len(keys) * width * frames <= GRID_CELLS:
-        # A grid of (row, bin, query frame) cells: mark each pair's, count each (row, bin)'s.
+        # A grid of (row, bin, query frame) cells: mark each pair's, count each (row, bin)'s. Cell
+        # ((row * width + key - low) * frames + frame), worked out in place.
+        cells = keys * frames
+        cells += qi[None, :]
+        cells += ((np.arange(len(keys), dtype=np.int64) * width - low) * frames)[:, None]
         marked = np.zeros(len(keys) * width * frames, dtype=bool)
-        marked[(row_bins * frames + qi[None, :]).ravel()] = True
+        marked[cells.ravel()] = True
         counts = np.count_nonzero(marked.reshape(len(keys), width, frames), axis=2)
         fullest = counts.argmax(axis=1)
         return (list(range(len(keys))), counts[np.arange(len(keys)), fullest].tolist(),
                 (fullest + low).tolist())
     # One number per (row, bin, query frame); its distinct values, sorted, count the distinct query
     # frames of each (row, bin) as runs.
+    row_bins = np.arange(len(keys), dtype=np.int64)[:, None] * width + (keys - low)  # (row, bin) numbers
     frame_bits = max(1, (frames - 1).bit_length())
     found, counts = _run_lengths(_distinct((row_bins << frame_bits) | qi[None, :]) >> frame_bits)
     g, k = found // width, found % width + low
@@ -276,7 +280,13 @@ def _best_alignment(tq: np.ndarray, tr: np.ndarray, qi: np.ndarray, rj: np.ndarr
     # binning, half a bin on) so that an offset on a bin edge is not split in two.
     offsets = tr[rj][None, :] - np.array(SPEEDS)[:, None] * tq[qi][None, :]
     bins = np.floor(offsets / OFFSET_TOLERANCE).astype(np.int64)
-    keys = np.stack((bins // 2, (bins + 1) // 2), axis=1).reshape(2 * len(SPEEDS), -1)  # (speed, shift) rows
+    # (speed, shift) rows: bins // 2 and (bins + 1) // 2, as arithmetic shifts (numpy's integer floor
+    # division is several times slower).
+    keys = np.empty((len(SPEEDS), 2, len(qi)), dtype=np.int64)
+    np.right_shift(bins, 1, out=keys[:, 0])
+    bins += 1
+    np.right_shift(bins, 1, out=keys[:, 1])
+    keys = keys.reshape(2 * len(SPEEDS), -1)
     best: tuple[int, float, int, int] | None = None
     for row, votes, key in zip(*_fullest_bins(keys, qi)):
         speed = SPEEDS[row // 2]
