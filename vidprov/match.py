@@ -394,7 +394,9 @@ def _compare_hashes(query: Fingerprint, q_hashes: np.ndarray, reference: Fingerp
             break
         alignments.append(alignment)
         # Frames explained by this alignment cannot vote for another.
-        keep = ~np.isin(qi, alignment.query_frames)
+        explained = np.zeros(len(tq), dtype=bool)
+        explained[alignment.query_frames] = True
+        keep = ~explained[qi]
         qi, rj, dist = qi[keep], rj[keep], dist[keep]
     return alignments, tq, tr
 

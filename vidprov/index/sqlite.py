@@ -621,15 +621,15 @@ class SQLiteIndex(Index):
             rows += self._db.execute(f"SELECT list, groups, keys FROM lists WHERE list IN ({','.join('?' * len(batch))}) "
                                      "ORDER BY list, run", batch).fetchall()
         pending: list[tuple[int, int, int, int]] = []
-        by_chunk: dict[int, list[int]] = {}
         if self._db.execute("SELECT 1 FROM pending LIMIT 1").fetchone() is not None:
-            for list_id in wanted:
-                by_chunk.setdefault(list_id >> K.CHUNK_BITS, []).append(list_id & 0xFFFF)
-        for chunk, values in by_chunk.items():
-            for batch in iter_batches(values, 500):
+            # One statement for all the lists asked (not one per chunk number): each list's (chunk, value)
+            # is looked up in the pending table's index, its rows coming in the order they were added.
+            for batch in iter_batches(wanted, 500):
                 pending += self._db.execute(
-                    f"SELECT (chunk << {K.CHUNK_BITS}) | value, clip_id, frame, key FROM pending WHERE chunk = ? "
-                    f"AND value IN ({','.join('?' * len(batch))})", [chunk, *batch]).fetchall()
+                    f"WITH asked (list) AS (VALUES {','.join(['(?)'] * len(batch))}) "
+                    f"SELECT asked.list, p.clip_id, p.frame, p.key FROM asked CROSS JOIN pending AS p "
+                    f"ON p.chunk = asked.list >> {K.CHUNK_BITS} AND p.value = asked.list & {(1 << K.CHUNK_BITS) - 1}",
+                    batch).fetchall()
         return read_lists(rows, pending, self.location)
 
     # -- imported hashes ---------------------------------------------------------
