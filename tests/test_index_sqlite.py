@@ -195,3 +195,54 @@ def test_damaged_packed_frames_are_one_line_errors(tmp_path: Path, footage: tupl
     assert result.exit_code == 1
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"vidprov: error: {location}: a fingerprint's packed frames are damaged")
+
+
+def test_large_reads_split_over_a_second_connection_give_the_same_rows(
+        tmp_path: Path, footage: tuple[Path, object], other_footage: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search's large reads (posting lists, candidates' frames) are split between the index's connection and
+    a second one on a thread of its own; the rows are the same as one connection reads, and a read inside a
+    transaction, which only the index's own connection sees, is never split."""
+    import threading
+    from dataclasses import replace
+
+    import numpy as np
+
+    from vidprov import ingest
+    from vidprov.index import sqlite as backend
+    from vidprov.records import Clip
+
+    def reader_threads() -> int:
+        return sum(t.name.startswith("vidprov-sqlite-reader") for t in threading.enumerate())
+
+    location = tmp_path / "index.db"
+    before = reader_threads()
+    with open_index(location, create=True) as index:
+        ids = [ingest.add(index, path).clip.id for path in (footage[0], other_footage)]
+        index.optimize()  # the postings written out as lists
+        with sqlite3.connect(location) as db:
+            stored = [row[0] for row in db.execute("SELECT DISTINCT list FROM lists")]
+        wanted = sorted(stored + [max(stored) + 1, max(stored) + 7])  # two lists that hold nothing
+        assert len(wanted) >= 2 * backend.SPLIT_ROWS
+
+        def read() -> tuple[list[np.ndarray], dict[int, list[np.ndarray]]]:
+            lists = index.posting_lists(wanted)
+            frames = index.frame_arrays(ids)
+            return ([lists.lists, lists.bounds, lists.rests, lists.clips, lists.frames],
+                    {c: [a.frame_times, a.frame_hashes, a.frame_qualities] for c, a in frames.items()})
+
+        monkeypatch.setattr(backend, "SPLIT_ROWS", 10**9)
+        alone = read()
+        assert index._reader is None  # pylint: disable=protected-access
+        monkeypatch.setattr(backend, "SPLIT_ROWS", 1)
+        split = read()
+        assert index._reader is not None and reader_threads() == before + 1  # pylint: disable=protected-access
+        assert all(np.array_equal(a, b) for a, b in zip(alone[0], split[0]))
+        assert alone[1].keys() == split[1].keys() == set(ids)
+        assert all(np.array_equal(a, b) for c in ids for a, b in zip(alone[1][c], split[1][c]))
+        # Inside a transaction, only the index's own connection sees a clip just added: nothing is split.
+        copy = replace(index.fingerprint(ids[0]), sha256="f" * 64)
+        with index.transaction():
+            added = index.add_clip(Clip(sha256=copy.sha256, size=1, media_type="video/mp4"), copy).id
+            assert set(index.frame_arrays([*ids, added])) == {*ids, added}
+            assert index._second_reader() is None  # pylint: disable=protected-access
+    assert reader_threads() == before  # closing the index ends its reader thread
