@@ -240,8 +240,13 @@ def read_lists(stored: Sequence[tuple[int, bytes, bytes]], pending: Sequence[tup
     Stored postings come first in each list. Raises :class:`CorruptIndexError`
     naming ``location`` when the stored rows are damaged.
     """
+    return read_stored(stored, location).join(pending_lists(pending))
+
+
+def read_stored(stored: Sequence[tuple[int, bytes, bytes]], location: str) -> K.PostingLists:
+    """Posting lists from stored (list, groups, keys) rows (:func:`decode_lists`), or
+    :class:`CorruptIndexError` naming ``location`` when they are damaged."""
     try:
-        found = decode_lists(stored)
+        return decode_lists(stored)
     except ValueError:
         raise CorruptIndexError("posting lists are damaged; rebuild the index (vidprov index copy)", location) from None
-    return found.join(pending_lists(pending))

@@ -24,12 +24,13 @@ and match at once; every write is one ``BEGIN IMMEDIATE`` transaction.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
@@ -39,7 +40,7 @@ from ..hashing import ALGORITHMS, DEFAULT_ALGORITHM, FrameHash
 from ..records import Appearance, Assessment, Claim, Clip, RecordBundle, Verdict
 from . import keys as K
 from .base import SCHEMA_VERSION, ClipFilter, HashImport, Index, StoredClip, iter_batches, needed_version
-from .packing import encode_lists, pack_frames, read_lists, unpack_frames
+from .packing import encode_lists, pack_frames, pending_lists, read_stored, unpack_frames
 from .packing import frame_arrays as packed_arrays
 
 #: Seconds a writer waits for another process's transaction before giving up.
@@ -54,6 +55,8 @@ MAX_RUNS = 8
 #: a search reads a few hundred posting lists straight from the page cache, with no copy into
 #: SQLite's own.
 MMAP_SIZE = 1 << 40
+_T = TypeVar("_T")
+
 #: Fewest rows a search asks for at once (posting lists, candidates' frames) for half of them to be read by
 #: a second connection on a thread of its own (see :class:`_SecondReader`).
 SPLIT_ROWS = 16
@@ -237,19 +240,25 @@ class SQLiteIndex(Index):
         return self._reader
 
     def _select_in(self, statement: str, ids: list[int]) -> list[tuple[Any, ...]]:
-        """The rows of ``statement`` for ``ids``, whose placeholders go in its ``{marks}``, 500 at a time;
-        a read of :data:`SPLIT_ROWS` ids or more is split in two halves, read at once on two connections
-        (each half's rows in the statement's order, the first half's first)."""
+        """The rows of ``statement`` for ``ids``, whose placeholders go in its ``{marks}``, 500 at a time
+        (split as :meth:`_read_halves` does: each half's rows in the statement's order, the first half's first)."""
+        return [row for rows in self._read_halves(statement, ids, list) for row in rows]
+
+    def _read_halves(self, statement: str, ids: list[int],
+                     then: Callable[[list[tuple[Any, ...]]], _T]) -> list[_T]:
+        """``then`` of the rows of ``statement`` for ``ids`` (as :meth:`_select_in`): of all of them, or, for
+        :data:`SPLIT_ROWS` ids or more, of each half, read and worked on at once on two connections and
+        threads."""
         reader = self._second_reader() if len(ids) >= SPLIT_ROWS else None
         if reader is None:
-            return _select_batches(self._db, statement, ids)
+            return [then(_select_batches(self._db, statement, ids))]
         half = len(ids) // 2
-        later = reader.select(statement, ids[half:])
+        later = reader.run(lambda db: then(_select_batches(db, statement, ids[half:])))
         try:
-            rows = _select_batches(self._db, statement, ids[:half])
+            first = then(_select_batches(self._db, statement, ids[:half]))
         finally:
-            rest = later.result()
-        return rows + rest
+            second = later.result()
+        return [first, second]
 
     def _create(self, algorithm: str) -> None:
         # Large pages hold a posting list of a big index in one read.
@@ -649,8 +658,9 @@ class SQLiteIndex(Index):
     def posting_lists(self, lists: Sequence[int]) -> K.PostingLists:
         self._require_layout()
         wanted = sorted({int(list_id) for list_id in lists})
-        rows = self._select_in("SELECT list, groups, keys FROM lists WHERE list IN ({marks}) ORDER BY list, run",
-                               wanted)
+        # Each half of a split read is decoded on the thread that read it; the halves are searched as pieces.
+        halves = self._read_halves("SELECT list, groups, keys FROM lists WHERE list IN ({marks}) ORDER BY list, run",
+                                   wanted, lambda rows: read_stored(rows, self.location))
         pending: list[tuple[int, int, int, int]] = []
         if self._db.execute("SELECT 1 FROM pending LIMIT 1").fetchone() is not None:
             # One statement for all the lists asked (not one per chunk number): each list's (chunk, value)
@@ -661,7 +671,7 @@ class SQLiteIndex(Index):
                     f"SELECT asked.list, p.clip_id, p.frame, p.key FROM asked CROSS JOIN pending AS p "
                     f"ON p.chunk = asked.list >> {K.CHUNK_BITS} AND p.value = asked.list & {(1 << K.CHUNK_BITS) - 1}",
                     batch).fetchall()
-        return read_lists(rows, pending, self.location)
+        return functools.reduce(K.PostingLists.join, halves).join(pending_lists(pending))
 
     # -- imported hashes ---------------------------------------------------------
 
@@ -729,9 +739,9 @@ class _SecondReader:
         db.execute(f"PRAGMA mmap_size = {MMAP_SIZE}")
         return db
 
-    def select(self, statement: str, ids: list[int]) -> Future[list[tuple[Any, ...]]]:
-        """The rows of ``statement`` for ``ids`` (as :meth:`SQLiteIndex._select_in`), read on the thread."""
-        return self._thread.submit(_select_batches, self._db, statement, ids)
+    def run(self, work: Callable[[sqlite3.Connection], _T]) -> Future[_T]:
+        """``work(connection)``, on the thread."""
+        return self._thread.submit(work, self._db)
 
     def close(self) -> None:
         self._thread.submit(self._db.close).result()
