@@ -43,6 +43,8 @@ from .base import SCHEMA_VERSION, ClipFilter, HashImport, Index, StoredClip, ite
 from .packing import encode_lists, pack_frames, pending_lists, read_stored, unpack_frames
 from .packing import frame_arrays as packed_arrays
 
+_T = TypeVar("_T")
+
 #: Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT = 60.0
 #: Pending postings are written out as a run of BLOBs past this many rows.
@@ -55,8 +57,6 @@ MAX_RUNS = 8
 #: a search reads a few hundred posting lists straight from the page cache, with no copy into
 #: SQLite's own.
 MMAP_SIZE = 1 << 40
-_T = TypeVar("_T")
-
 #: Fewest rows a search asks for at once (posting lists, candidates' frames) for half of them to be read by
 #: a second connection on a thread of its own (see :class:`_SecondReader`).
 SPLIT_ROWS = 16
@@ -193,9 +193,7 @@ class SQLiteIndex(Index):
         self._layout_ready = False  # the frames and lists tables seen (see _require_layout)
         self._version_seen = 0  # the schema version last seen (see _store_fingerprint)
         try:
-            self._db = sqlite3.connect(self.location, timeout=BUSY_TIMEOUT, isolation_level=None,
-                                       check_same_thread=False)
-            self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+            self._db = _connect(self.location)
             tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         except sqlite3.DatabaseError as error:
             raise CorruptIndexError(f"is not a readable vidprov index ({error}); it was left untouched",
@@ -704,6 +702,14 @@ class SQLiteIndex(Index):
             "SELECT kind, ref, bundle_sha256 FROM record_origins ORDER BY kind, ref")}
 
 
+def _connect(location: str) -> sqlite3.Connection:
+    """A connection to the index file in autocommit mode (writes open their own transactions), waiting
+    up to :data:`BUSY_TIMEOUT` for another process's lock."""
+    db = sqlite3.connect(location, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+    db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+    return db
+
+
 def _select_batches(db: sqlite3.Connection, statement: str, ids: list[int]) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     for batch in iter_batches(ids, 500):
@@ -734,8 +740,7 @@ class _SecondReader:
 
     @staticmethod
     def _connect(location: str) -> sqlite3.Connection:
-        db = sqlite3.connect(location, timeout=BUSY_TIMEOUT, isolation_level=None)
-        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+        db = _connect(location)
         db.execute(f"PRAGMA mmap_size = {MMAP_SIZE}")
         return db
 
