@@ -1,7 +1,8 @@
 """How the index scales: add throughput, size, query latency and recall at 10k to 1M clips.
 
     python benchmarks/index_scale.py [--sizes 10000,100000,1000000] [--backends sqlite,postgresql,reference]
-        [--workdir DIR] [--postgres URL] [--reuse] [--preload] [--allocator keep|default] [--inner | --strips]
+        [--workdir DIR] [--postgres URL] [--reuse] [--preload] [--allocator keep|default]
+        [--inner | --strips [--landscape]]
 
 Each clip is a synthetic fingerprint of realistic structure: 60 frames two a
 second, in one to four shots; within a shot each frame's hash drifts a few
@@ -24,7 +25,9 @@ hashes on one frame in four (16 more hashes, their own drifting series), as
 windows cut from the indexed clips, whose whole frames and inner views show
 other pictures and one of whose 24 strip views holds the clip's first strip
 (24 bits off) on the frames that have strips; absent queries show nothing
-indexed in any view.
+indexed in any view. With ``--landscape`` as well, the index is the same but
+the queries are ``--inner``'s: landscape copies of its clips, the common case
+for an index of 16:9 footage as ``vidprov add`` stores it.
 
 Reported per size: add throughput (bulk load), size on disk, query latency p50
 and p95 per query clip in a warm process, the p50 of the candidate search
@@ -275,13 +278,16 @@ def _pin(descriptor: int, location: str) -> bool:
 
 def measure(location: str, size: int, kept: dict[int, np.ndarray], seed: int,
             allocator: str = "keep", warm: bool = False, inner: bool = False,
-            strips: bool = False) -> dict[str, object]:
+            strips: bool = False, portrait: bool = True) -> dict[str, object]:
+    """Query an index filled by :func:`build` (``kept``: its sampled clips' hashes) and add clips to it.
+    The queries are portrait ones for an index with ``strips``, unless ``portrait`` is false."""
     rng = np.random.default_rng(seed + 1)
+    inner = inner or strips  # an index with strips keeps inner pictures too
 
     def views() -> list[np.ndarray] | None:
         return [synthetic_hashes(rng) for _ in VIEW_BOXES] if inner else None
 
-    if strips:
+    if strips and portrait:
         copies = [(number, portrait_query(10**12 + number, rng, hashes[FRAMES:])) for number, hashes in kept.items()]
         absent = [portrait_query(10**13 + n, rng, None) for n in range(len(copies))]
     else:
@@ -309,7 +315,7 @@ def measure(location: str, size: int, kept: dict[int, np.ndarray], seed: int,
         adds = []
         first = 10**14 + index.count_clips()  # new clips, also when an index is measured again (--reuse)
         for n in range(20):
-            fp = make_fingerprint(first + n, synthetic_hashes(rng), inner=inner or strips)
+            fp = make_fingerprint(first + n, synthetic_hashes(rng), inner=inner)
             if strips:
                 fp = with_strips(fp, synthetic_hashes(rng))
             start = time.perf_counter()
@@ -390,6 +396,8 @@ def main() -> None:
                         help="clips of 30 frames and their inner pictures; queries with sixteen inner views a frame")
     parser.add_argument("--strips", action="store_true",
                         help="as --inner, and two strips on one frame in four; portrait queries with strip views")
+    parser.add_argument("--landscape", action="store_true",
+                        help="with --strips: the queries of --inner (landscape copies), not portrait ones")
     parser.add_argument("--preload", action="store_true",
                         help="read the whole index (PostgreSQL: pg_prewarm) before measuring queries, and keep "
                              "an SQLite file locked in memory (mlock) where allowed")
@@ -397,6 +405,8 @@ def main() -> None:
     backends = args.backends.split(",")
     if "reference" in backends and (args.inner or args.strips):
         raise SystemExit("the reference backend keeps whole frames only: run it without --inner and --strips")
+    if args.landscape and not args.strips:
+        raise SystemExit("--landscape asks landscape queries of a --strips index: give --strips too")
     if args.allocator == "keep":
         keep_freed_memory()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="vidprov-scale-"))
@@ -433,7 +443,8 @@ def main() -> None:
                     with open_index(location, create=True) as index:
                         getattr(index, "drop_everything")()
                 seconds, kept = build(location, size, args.seed, args.inner, args.strips)
-            result = measure(location, size, kept, args.seed, args.allocator, args.preload, args.inner, args.strips)
+            result = measure(location, size, kept, args.seed, args.allocator, args.preload, args.inner,
+                             args.strips, not args.landscape)
             if backend == "sqlite":
                 on_disk = disk_size(location)
             else:

@@ -259,8 +259,8 @@ def test_joined_posting_lists_equal_the_postings_gathered_afresh() -> None:
 
 
 
-def test_stored_lists_give_the_clip_of_any_posting() -> None:
-    """Stored lists keep runs of consecutive frames; a search asks for the clip of a few postings."""
+def test_stored_lists_give_the_clip_and_frame_of_any_posting() -> None:
+    """Stored lists keep runs of consecutive frames; a search asks for the clip and frame of a few postings."""
     from vidprov.index import packing
 
     rng = np.random.default_rng(11)
@@ -279,7 +279,9 @@ def test_stored_lists_give_the_clip_of_any_posting() -> None:
     stored = packing.decode_lists(list(zip(lists, groups, keys_)))
     assert len(stored.run_clips) < len(stored.rests)  # consecutive frames share runs
     positions = rng.permutation(len(stored.rests))[:50]
-    assert np.array_equal(stored.clips_at(positions), stored.clips[positions])
+    clips, frames = stored.postings_at(positions)
+    assert np.array_equal(clips, stored.clips[positions])
+    assert np.array_equal(frames, stored.frames[positions])
     # Every posting comes back with its clip, frame and whole key.
     back = {(int(list_id), int(c), int(f), int(k)) for list_id, c, f, k in zip(
         stored.posting_lists(), stored.clips, stored.frames, K.whole_keys(stored.rests, stored.posting_lists()))}
@@ -306,16 +308,19 @@ def test_near_postings_are_the_same_read_in_pieces_or_joined() -> None:
         asked_lists = afresh.posting_lists()[chosen]
         asked_rests = afresh.rests[chosen] ^ np.uint64(0b1011)
 
-        def found(pieces: tuple[K.PostingLists, ...]) -> set[tuple[int, int, int]]:
+        def found(pieces: tuple[K.PostingLists, ...]) -> set[tuple[int, int, int, int]]:
             near = [match._near_postings(piece, asked_lists, asked_rests) for piece in pieces]
-            return {(int(a), int(c), int(d)) for asks, clips, distances in near
-                    for a, c, d in zip(asks, clips, distances)}
+            return {(int(a), int(c), int(d), int(f)) for asks, clips, distances, frames in near
+                    for a, c, d, f in zip(asks, clips, distances, frames)}
 
-        expected = {(ask, int(c), int(d)) for ask, list_id in enumerate(asked_lists.tolist())
-                    for c, d in zip(afresh.clips[afresh.posting_lists() == list_id],
-                                    K.key_distance(afresh.rests[afresh.posting_lists() == list_id], asked_rests[ask]))
-                    if d <= match.KEY_DISTANCE}
+        expected = set()
+        for ask, list_id in enumerate(asked_lists.tolist()):
+            in_list = afresh.posting_lists() == list_id
+            expected |= {(ask, int(c), int(d), int(f)) for c, f, d in zip(
+                afresh.clips[in_list], afresh.frames[in_list], K.key_distance(afresh.rests[in_list], asked_rests[ask]))
+                if d <= match.KEY_DISTANCE}
         assert expected and found(joined.pieces()) == expected == found((afresh,))
+
 
 def test_key_rests_rebuild_the_whole_keys() -> None:
     rng = np.random.default_rng(8)

@@ -19,11 +19,13 @@ from vidprov.fingerprint import (
     STRIP_SHARE,
     STRIP_VIEW_STEPS,
     Fingerprint,
+    FrameRecord,
     fingerprint,
     index_sampling,
     strip_boxes,
     strip_view_boxes,
 )
+from vidprov.hashing import FrameHash
 from vidprov.index import open_index
 from vidprov.records import Clip
 
@@ -237,3 +239,67 @@ def test_clips_found_through_a_strip_view_have_places_of_their_own(
         monkeypatch.setattr(match, "CANDIDATES", 0)
         found = match.search(index, query, candidates=0)
     assert [m.clip_id for m in found] == [added.clip.id] and found[0].cropped
+
+
+def _hashes(rng: np.random.Generator, count: int) -> np.ndarray:
+    """``count`` packed 256-bit hashes, each a few bits on from the one before (a moving shot)."""
+    flips = np.zeros((count, 256), dtype=bool)
+    flips[np.repeat(np.arange(count), 6), rng.integers(0, 256, 6 * count)] = True
+    return np.packbits(np.logical_xor.accumulate(flips, axis=0) ^ (rng.random(256) < 0.5), axis=1)
+
+
+def _flipped(hashes: np.ndarray, rng: np.random.Generator, bits: int) -> np.ndarray:
+    unpacked = np.unpackbits(hashes, axis=1)
+    for row in unpacked:
+        row[rng.choice(256, bits, replace=False)] ^= 1
+    return np.packbits(unpacked, axis=1)
+
+
+def _indexed(number: int, frames: np.ndarray, strips: np.ndarray) -> Fingerprint:
+    """A 16:9 clip as the index keeps it: 30 frames at 2 a second, two strips on one frame in four."""
+    def record(i: int) -> FrameRecord:
+        kept = () if i % STRIP_EVERY else tuple(FrameHash(strips[2 * (i // STRIP_EVERY) + s].tobytes(), 256)
+                                                 for s in (0, 1))
+        return FrameRecord(i * 0.5, FrameHash(frames[i].tobytes(), 256), 100, i * 15, strips=kept)
+
+    return Fingerprint(sha256=f"{number:064x}", algorithm="pdq", params=(("input", "gray64"),), duration=15.0,
+                       fps=30.0, width=1280, height=720, codec="h264", crop=None,
+                       frames=tuple(record(i) for i in range(len(frames))), size=1000 + number,
+                       strips=strip_boxes(CropBox.full(1280, 720)))
+
+
+def test_a_strip_near_many_frames_of_a_still_query_counts_once(tmp_path: Path) -> None:
+    """Through a strip view, a clip whose one strip frame is near every frame of a still stretch of the
+    query ranks below a copy whose strip frames are each near one query frame: each frame counts once,
+    the query's and the clip's."""
+    rng = np.random.default_rng(5)
+    views = strip_view_boxes(CropBox.full(406, 720))
+    shown = [_hashes(rng, 30) for _ in views]
+    # View 3 holds a still picture; view 5 a 9:16 window of the copy's first strip, on the frames that have it.
+    still = _hashes(rng, 1)
+    shown[3] = _flipped(np.repeat(still, 30, axis=0), rng, 2)
+    copied = _hashes(rng, 16)
+    window = _flipped(copied[0::2], rng, 6)
+    for i in range(0, 30, STRIP_EVERY):
+        shown[5][i] = window[i // STRIP_EVERY]
+    chance_strips = _hashes(rng, 16)
+    chance_strips[4] = still[0]  # the first strip of the chance clip's frame 8
+    frames = _hashes(rng, 30)
+    query = Fingerprint(
+        sha256="f" * 64, algorithm="pdq", params=(("input", "gray64"),), duration=15.0, fps=30.0, width=406,
+        height=720, codec="h264", crop=None, size=1,
+        frames=tuple(FrameRecord(i * 0.5, FrameHash(frames[i].tobytes(), 256), 100, i * 15,
+                                 strip_views=tuple(FrameHash(v[i].tobytes(), 256) for v in shown))
+                     for i in range(30)),
+        strip_views=views)
+    with open_index(tmp_path / "index.db", create=True) as index:
+        ids = {}
+        for number, strips in ((1, copied), (2, chance_strips)):
+            fp = _indexed(number, _hashes(rng, 30), strips)
+            ids[number] = index.add_clip(Clip(sha256=fp.sha256, size=fp.size, media_type="video/mp4"), fp).id
+        strip_votes = match._votes(index, query)[3]
+        copy, chance = strip_votes[ids[1]], strip_votes[ids[2]]
+        # (query frames, nearness): the chance clip has more query frames, the copy more nearness.
+        assert chance[0] > copy[0] >= 4 and copy[1] > chance[1]
+        assert chance[1] <= match.KEY_DISTANCE + 1  # one frame of its own
+        assert match.shortlist(index, query, candidates=0) == [ids[1], ids[2]]

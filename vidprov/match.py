@@ -720,8 +720,9 @@ def _votes(index: Index, query: Fingerprint) -> tuple[np.ndarray, np.ndarray, np
                                                        dict[int, tuple[int, int]]]:
     """The clips of the index with near keys (ascending), for each how many distinct query frames have
     a near frame in it and how far the nearest key is, and, per clip, through the best one of the query's
-    strip views alone, how many and how near (the sum over those frames of ``KEY_DISTANCE + 1`` less the
-    nearest key's distance).
+    strip views alone, how many query frames and how near: the sum over those frames of
+    ``KEY_DISTANCE + 1`` less the nearest key's distance, or the same sum over the clip's frames that
+    the keys found, whichever is less.
 
     Looks up the query's key chunks (and its mirror's) in the posting lists
     and checks each posting's whole 64-bit key, so the work grows with the
@@ -763,9 +764,9 @@ def _votes(index: Index, query: Fingerprint) -> tuple[np.ndarray, np.ndarray, np
         return _NO_VOTES
     asked_rests = keys.key_rests(asked_keys, asked_lists)
     near = [_near_postings(piece, asked_lists, asked_rests) for piece in found.pieces()]
-    ask = np.concatenate([asks for asks, _, _ in near])  # which ask each near posting answered
-    clip_ids = np.concatenate([clips for _, clips, _ in near])
-    distances = np.concatenate([found_distances for _, _, found_distances in near])
+    ask = np.concatenate([asks for asks, _, _, _ in near])  # which ask each near posting answered
+    clip_ids = np.concatenate([clips for _, clips, _, _ in near])
+    distances = np.concatenate([found_distances for _, _, found_distances, _ in near])
     groups, frames = asked_groups[ask], asked_frames[ask]
     pool = groups == 0
     pooled_clips, pooled_distances = clip_ids[pool], distances[pool]
@@ -777,27 +778,40 @@ def _votes(index: Index, query: Fingerprint) -> tuple[np.ndarray, np.ndarray, np
     nearest_keys = by_clip[_run_starts(by_clip >> 6)] & 63
     strips: dict[int, tuple[int, int]] = {}
     if not pool.all():
-        # Per (clip, strip view, query frame), its nearest key; per (clip, view), frames and nearness.
-        triples = (clip_ids[~pool] << 26) | (groups[~pool] << 20) | frames[~pool]
+        # Per (clip, strip view): how many query frames have a near key, and how near, counted over the
+        # query's frames and over the clip's (each frame once, at its nearest key), the lesser of the two.
+        # A chance clip's strip is near many frames of a still query at one frame of its own.
+        by_view = (clip_ids[~pool] << 26) | (groups[~pool] << 20)
         nearest = distances[~pool]
-        order = np.lexsort((nearest, triples))
-        triples, nearest = triples[order], nearest[order]
-        first = _run_starts(triples)
-        per_view = triples[first] >> 20
-        starts = _run_starts(per_view)
-        view_frames = np.diff(np.append(starts, len(per_view)))
-        weights = np.add.reduceat(KEY_DISTANCE + 1 - nearest[first], starts)
-        for key, count, weight in zip(per_view[starts].tolist(), view_frames.tolist(), weights.tolist()):
+        per_view, view_frames, query_weights = _frame_nearness(by_view | frames[~pool], nearest)
+        clip_frames = np.concatenate([numbers for *_, numbers in near])[~pool]
+        _, _, clip_weights = _frame_nearness(by_view | clip_frames, nearest)
+        weights = np.minimum(query_weights, clip_weights)
+        for key, count, weight in zip(per_view.tolist(), view_frames.tolist(), weights.tolist()):
             clip_id = key >> 6
             if weight > strips.get(clip_id, (0, 0))[1]:
                 strips[clip_id] = (count, weight)
     return voted, counts, nearest_keys, strips
 
 
+def _frame_nearness(triples: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of near postings given as ``(clip << 26) | (view << 20) | frame`` and their key distances: each
+    (clip, view) (ascending, as ``(clip << 6) | view``), how many distinct frames and the sum over those
+    frames of ``KEY_DISTANCE + 1`` less the nearest key's distance."""
+    order = np.lexsort((distances, triples))
+    triples, distances = triples[order], distances[order]
+    first = _run_starts(triples)
+    per_view = triples[first] >> 20
+    starts = _run_starts(per_view)
+    return (per_view[starts], np.diff(np.append(starts, len(per_view))),
+            np.add.reduceat(KEY_DISTANCE + 1 - distances[first], starts))
+
+
 def _near_postings(lists: keys.PostingLists, asked_lists: np.ndarray,
-                   asked_rests: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   asked_rests: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Of the postings of ``lists`` in the lists asked for, those whose keys are within
-    :data:`KEY_DISTANCE` bits of the asking frame's: which ask each answered, its clip id and the distance.
+    :data:`KEY_DISTANCE` bits of the asking frame's: which ask each answered, its clip id, the distance
+    and its frame number in the clip's fingerprint.
 
     Every posting is checked once per ask of its list, in one flat pass. The
     lists read are the lists asked for, so the first ask of each covers the
@@ -831,8 +845,9 @@ def _near_postings(lists: keys.PostingLists, asked_lists: np.ndarray,
         distances.append(found)
     if not asks:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
-    return np.concatenate(asks), lists.clips_at(np.concatenate(positions)).astype(np.int64), np.concatenate(distances)
+        return empty, empty, empty, empty
+    clips, frames = lists.postings_at(np.concatenate(positions))
+    return np.concatenate(asks), clips.astype(np.int64), np.concatenate(distances), frames
 
 
 def _near_in_runs(rests: np.ndarray, asking: np.ndarray, counts: np.ndarray,
