@@ -279,9 +279,8 @@ def test_stored_lists_give_the_clip_and_frame_of_any_posting() -> None:
     stored = packing.decode_lists(list(zip(lists, groups, keys_)))
     assert len(stored.run_clips) < len(stored.rests)  # consecutive frames share runs
     positions = rng.permutation(len(stored.rests))[:50]
-    clips, frames = stored.postings_at(positions)
-    assert np.array_equal(clips, stored.clips[positions])
-    assert np.array_equal(frames, stored.frames[positions])
+    assert np.array_equal(stored.clips_at(positions), stored.clips[positions])
+    assert np.array_equal(stored.frames_at(positions), stored.frames[positions])
     # Every posting comes back with its clip, frame and whole key.
     back = {(int(list_id), int(c), int(f), int(k)) for list_id, c, f, k in zip(
         stored.posting_lists(), stored.clips, stored.frames, K.whole_keys(stored.rests, stored.posting_lists()))}
@@ -309,7 +308,7 @@ def test_near_postings_are_the_same_read_in_pieces_or_joined() -> None:
         asked_rests = afresh.rests[chosen] ^ np.uint64(0b1011)
 
         def found(pieces: tuple[K.PostingLists, ...]) -> set[tuple[int, int, int, int]]:
-            near = [match._near_postings(piece, asked_lists, asked_rests) for piece in pieces]
+            near = [match._near_postings(piece, asked_lists, asked_rests, frames=True) for piece in pieces]
             return {(int(a), int(c), int(d), int(f)) for asks, clips, distances, frames in near
                     for a, c, d, f in zip(asks, clips, distances, frames)}
 

@@ -14,6 +14,7 @@ from vidprov import ingest, match, samples
 from vidprov.borders import CropBox
 from vidprov.errors import SchemaVersionError
 from vidprov.fingerprint import (
+    SHORT_STRIP_EVERY,
     STRIP_EVERY,
     STRIP_LEFTS,
     STRIP_SHARE,
@@ -23,6 +24,7 @@ from vidprov.fingerprint import (
     fingerprint,
     index_sampling,
     strip_boxes,
+    strip_every,
     strip_view_boxes,
 )
 from vidprov.hashing import FrameHash
@@ -92,13 +94,23 @@ def test_a_vertical_window_of_other_footage_does_not_match(tmp_path: Path,
     assert match.compare(query, ingest.index_fingerprint(path, "pdq")) is None
 
 
-def test_strips_are_on_one_indexed_frame_in_four_and_a_query_has_the_same(
+def test_strips_are_on_one_indexed_frame_in_four_or_two_for_a_short_clip() -> None:
+    assert strip_every(index_sampling(40.0)) == strip_every(index_sampling(16.0)) == STRIP_EVERY == 4
+    assert strip_every(index_sampling(None)) == STRIP_EVERY
+    # A clip under 16 s is indexed more densely; every other frame of it keeps strips (every 0.25 s at 4 s).
+    assert strip_every(index_sampling(15.0)) == strip_every(index_sampling(4.0)) == SHORT_STRIP_EVERY == 2
+    assert index_sampling(4.0).interval * SHORT_STRIP_EVERY == 0.25
+
+
+def test_an_indexed_clip_keeps_strips_on_those_frames_and_a_query_has_the_same(
         landscape: tuple[Path, samples.ClipSpec]) -> None:
     path, _ = landscape
     indexed = ingest.index_fingerprint(path, "pdq")
     assert indexed.strips == strip_boxes(indexed.crop or CropBox.full(WIDTH, HEIGHT))
     numbers = indexed.strip_frames()
-    assert numbers.tolist() == list(range(0, len(indexed.frames), STRIP_EVERY))
+    every = strip_every(index_sampling(indexed.duration))
+    assert every == SHORT_STRIP_EVERY  # nine seconds
+    assert numbers.tolist() == list(range(0, len(indexed.frames), every))
     hashes = indexed.strip_hashes()
     assert hashes is not None and hashes.shape == (len(numbers), 2, 32)
     # `vidprov match --add` stores the query's frames on the index's grid: the same strips.

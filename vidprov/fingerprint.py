@@ -79,8 +79,12 @@ STRIP_LEFTS = (11 / 32, 15 / 32)
 #: Active pictures with a width-to-height ratio in this range (16:9, give or take) get strips ...
 STRIP_ASPECTS = (1.6, 2.0)
 #: ... on one indexed frame in this many (every 2 s at two frames a second): a window is cut the same
-#: way throughout, so a few frames find it.
+#: way throughout, so a few frames find it ...
 STRIP_EVERY = 4
+#: ... or in this many for a clip the index samples more densely than :data:`DEFAULT_SAMPLING` (one
+#: shorter than 16 s, every 0.25 s for a 4 s clip): a window of a short clip, or of one that fades
+#: out, has only a second or two of usable frames to show.
+SHORT_STRIP_EVERY = 2
 #: A query's strip views assume a window cut from a 16:9 picture as tall as the query's own, so
 #: that a strip is STRIP_SHARE * 16/9 (a third) of the query's height wide; queries with a
 #: width-to-height ratio in this range (portrait) get them ...
@@ -109,6 +113,13 @@ def index_sampling(duration: float | None, sampling: Sampling = DEFAULT_SAMPLING
     # sampled at the densest, then holds exactly the frames an index fingerprint of it does.
     interval = DENSEST_INTERVAL * max(1, math.floor(duration / min_frames / DENSEST_INTERVAL + 1e-9))
     return Sampling.every(interval) if interval < sampling.interval - 1e-9 else sampling
+
+
+def strip_every(indexed: Sampling) -> int:
+    """On one frame in how many of those an index fingerprint sampled ``indexed`` (:func:`index_sampling`)
+    keeps strips: :data:`STRIP_EVERY`, or :data:`SHORT_STRIP_EVERY` for a short clip."""
+    dense = indexed.mode == "every" and indexed.interval < DEFAULT_SAMPLING.interval - 1e-9
+    return SHORT_STRIP_EVERY if dense else STRIP_EVERY
 
 
 def _inner_view_offsets(size: int) -> list[int]:
@@ -202,7 +213,7 @@ class FrameRecord:
     so that a cropped copy still matches), ``inner_views`` those of the
     fingerprint's ``inner_views`` (query clips). ``strips`` are the hashes of
     the fingerprint's ``strips`` on the frames that have them (one in
-    :data:`STRIP_EVERY`), ``strip_views`` those of its ``strip_views``.
+    :func:`strip_every`), ``strip_views`` those of its ``strip_views``.
     """
 
     t: float
@@ -657,11 +668,11 @@ class FramePipeline:
             self.sampling = self.decoder.sampling = index_sampling(self.decoder.info.duration, self.sampling,
                                                                    min_frames)
         if self.want_strips:
-            # One frame in STRIP_EVERY of those the index keeps: a query sampled more densely has strips on
+            # One frame in strip_every of those the index keeps: a query sampled more densely has strips on
             # exactly the frames an index fingerprint of it would.
             indexed = index_sampling(self.decoder.info.duration)
             own = self.sampling.interval if self.sampling.mode == "every" else 0.0
-            self._strip_interval = STRIP_EVERY * max(own, indexed.interval)
+            self._strip_interval = strip_every(indexed) * max(own, indexed.interval)
         self.crop: CropBox | None = None
 
     @property

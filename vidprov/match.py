@@ -763,7 +763,8 @@ def _votes(index: Index, query: Fingerprint) -> tuple[np.ndarray, np.ndarray, np
     if not len(found):
         return _NO_VOTES
     asked_rests = keys.key_rests(asked_keys, asked_lists)
-    near = [_near_postings(piece, asked_lists, asked_rests) for piece in found.pieces()]
+    # Frame numbers of the postings found are wanted only for the strip views' near keys.
+    near = [_near_postings(piece, asked_lists, asked_rests, frames=pooled < len(views)) for piece in found.pieces()]
     ask = np.concatenate([asks for asks, _, _, _ in near])  # which ask each near posting answered
     clip_ids = np.concatenate([clips for _, clips, _, _ in near])
     distances = np.concatenate([found_distances for _, _, found_distances, _ in near])
@@ -807,11 +808,11 @@ def _frame_nearness(triples: np.ndarray, distances: np.ndarray) -> tuple[np.ndar
             np.add.reduceat(KEY_DISTANCE + 1 - distances[first], starts))
 
 
-def _near_postings(lists: keys.PostingLists, asked_lists: np.ndarray,
-                   asked_rests: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _near_postings(lists: keys.PostingLists, asked_lists: np.ndarray, asked_rests: np.ndarray,
+                   frames: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Of the postings of ``lists`` in the lists asked for, those whose keys are within
     :data:`KEY_DISTANCE` bits of the asking frame's: which ask each answered, its clip id, the distance
-    and its frame number in the clip's fingerprint.
+    and, with ``frames``, its frame number in the clip's fingerprint (else an empty array).
 
     Every posting is checked once per ask of its list, in one flat pass. The
     lists read are the lists asked for, so the first ask of each covers the
@@ -846,8 +847,9 @@ def _near_postings(lists: keys.PostingLists, asked_lists: np.ndarray,
     if not asks:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty, empty
-    clips, frames = lists.postings_at(np.concatenate(positions))
-    return np.concatenate(asks), clips.astype(np.int64), np.concatenate(distances), frames
+    at = np.concatenate(positions)
+    return (np.concatenate(asks), lists.clips_at(at).astype(np.int64), np.concatenate(distances),
+            lists.frames_at(at) if frames else np.zeros(0, dtype=np.int64))
 
 
 def _near_in_runs(rests: np.ndarray, asking: np.ndarray, counts: np.ndarray,

@@ -140,7 +140,7 @@ class PostingLists:
     fingerprint come from *runs*, postings of one clip at consecutive frames:
     run ``r`` covers ``run_sizes[r]`` postings of clip ``run_clips[r]``, from
     frame ``run_firsts[r]`` on. A search checks the keys of every posting and
-    asks for the clip and frame (:meth:`postings_at`) of the few that are near.
+    asks for the clip (:meth:`clips_at`) of the few that are near.
     """
 
     def __init__(self, lists: np.ndarray, bounds: np.ndarray, rests: np.ndarray, run_clips: np.ndarray,
@@ -196,11 +196,14 @@ class PostingLists:
         sizes = self.run_sizes
         return np.repeat(self.run_firsts - (self._run_ends - sizes), sizes) + np.arange(len(self.rests))
 
-    def postings_at(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The clip ids (``uint32``) and frame numbers (``int64``) of the postings at these positions,
-        without working out every posting's."""
+    def clips_at(self, positions: np.ndarray) -> np.ndarray:
+        """The clip ids of the postings at these positions, without working out every posting's."""
+        return self.run_clips[np.searchsorted(self._run_ends, positions, side="right")]
+
+    def frames_at(self, positions: np.ndarray) -> np.ndarray:
+        """The frame numbers (``int64``) of the postings at these positions, likewise."""
         runs = np.searchsorted(self._run_ends, positions, side="right")
-        return self.run_clips[runs], self.run_firsts[runs] + (positions - (self._run_ends[runs] - self.run_sizes[runs]))
+        return self.run_firsts[runs] + (positions - (self._run_ends[runs] - self.run_sizes[runs]))
 
     def posting_lists(self) -> np.ndarray:
         """The list id of each posting."""
@@ -280,8 +283,11 @@ class JoinedLists(PostingLists):
     def frames(self) -> np.ndarray:
         return self._gathered("frames", np.int64)
 
-    def postings_at(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.clips[positions], self.frames[positions]
+    def clips_at(self, positions: np.ndarray) -> np.ndarray:
+        return self.clips[positions]
+
+    def frames_at(self, positions: np.ndarray) -> np.ndarray:
+        return self.frames[positions]
 
 
 def decode_postings(blob: bytes) -> np.ndarray:
