@@ -21,7 +21,8 @@ An index filled with ``--inner`` is measured with ``--inner``.
 
 With ``--strips`` (which implies ``--inner``), a clip also keeps two strips'
 hashes on one frame in four (16 more hashes, their own drifting series), as
-``vidprov add`` stores 16:9 footage, and the queries are portrait: 9:16
+``vidprov add`` stores 16:9 footage of 16 s or more (a shorter clip keeps
+them on one frame in two), and the queries are portrait: 9:16
 windows cut from the indexed clips, whose whole frames and inner views show
 other pictures and one of whose 24 strip views holds the clip's first strip
 (24 bits off) on the frames that have strips; absent queries show nothing

@@ -594,7 +594,7 @@ def _summarise(query: Fingerprint, reference: Fingerprint | FrameArrays, alignme
     kept: list[_Alignment] = []
     q_flat = ~_usable(query)
     for alignment in alignments:
-        # Sparse reference frames (strips, on one indexed frame in four) leave wider gaps between matches.
+        # Sparse reference frames (strips, on one indexed frame in four or two) leave wider gaps between matches.
         found = _segments(alignment, tq, q_step, query.duration, reference.duration, EDGE_DISTANCE_SHARE * bits,
                           max(MAX_GAP, 1.5 * r_step))
         if hashes is not None:
@@ -744,7 +744,7 @@ def _votes(index: Index, query: Fingerprint) -> tuple[np.ndarray, np.ndarray, np
         chosen, inner_views = _inner_lookup(query)
         views += [(keys.INNER_CHUNKS, chosen, keys.frame_keys(hashes, query.algorithm)) for hashes in inner_views]
     # Strip views vote each on their own (a 9:16 window is cut the same way throughout), and by how near:
-    # a strip is on one indexed frame in four, so a clip found through one has few frames to show, fewer
+    # a strip is on one indexed frame in four (two), so a clip found through one has few frames to show, fewer
     # than chance gives other clips of a large index through 24 views a frame.
     pooled = len(views)
     views += [(keys.STRIP_CHUNKS, frame_numbers, keys.frame_keys(hashes[usable], query.algorithm))
