@@ -280,7 +280,8 @@ def test_stored_lists_give_the_clip_and_frame_of_any_posting() -> None:
     assert len(stored.run_clips) < len(stored.rests)  # consecutive frames share runs
     positions = rng.permutation(len(stored.rests))[:50]
     assert np.array_equal(stored.clips_at(positions), stored.clips[positions])
-    assert np.array_equal(stored.frames_at(positions), stored.frames[positions])
+    clips, frames = stored.postings_at(positions)
+    assert np.array_equal(clips, stored.clips[positions]) and np.array_equal(frames, stored.frames[positions])
     # Every posting comes back with its clip, frame and whole key.
     back = {(int(list_id), int(c), int(f), int(k)) for list_id, c, f, k in zip(
         stored.posting_lists(), stored.clips, stored.frames, K.whole_keys(stored.rests, stored.posting_lists()))}

@@ -848,8 +848,8 @@ def _near_postings(lists: keys.PostingLists, asked_lists: np.ndarray, asked_rest
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty, empty
     at = np.concatenate(positions)
-    return (np.concatenate(asks), lists.clips_at(at).astype(np.int64), np.concatenate(distances),
-            lists.frames_at(at) if frames else np.zeros(0, dtype=np.int64))
+    clips, numbers = lists.postings_at(at) if frames else (lists.clips_at(at), np.zeros(0, dtype=np.int64))
+    return np.concatenate(asks), clips.astype(np.int64), np.concatenate(distances), numbers
 
 
 def _near_in_runs(rests: np.ndarray, asking: np.ndarray, counts: np.ndarray,

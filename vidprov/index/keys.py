@@ -200,10 +200,10 @@ class PostingLists:
         """The clip ids of the postings at these positions, without working out every posting's."""
         return self.run_clips[np.searchsorted(self._run_ends, positions, side="right")]
 
-    def frames_at(self, positions: np.ndarray) -> np.ndarray:
-        """The frame numbers (``int64``) of the postings at these positions, likewise."""
+    def postings_at(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The clip ids and frame numbers (``int64``) of the postings at these positions, likewise."""
         runs = np.searchsorted(self._run_ends, positions, side="right")
-        return self.run_firsts[runs] + (positions - (self._run_ends[runs] - self.run_sizes[runs]))
+        return self.run_clips[runs], self.run_firsts[runs] + (positions - (self._run_ends[runs] - self.run_sizes[runs]))
 
     def posting_lists(self) -> np.ndarray:
         """The list id of each posting."""
@@ -286,8 +286,8 @@ class JoinedLists(PostingLists):
     def clips_at(self, positions: np.ndarray) -> np.ndarray:
         return self.clips[positions]
 
-    def frames_at(self, positions: np.ndarray) -> np.ndarray:
-        return self.frames[positions]
+    def postings_at(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.clips[positions], self.frames[positions]
 
 
 def decode_postings(blob: bytes) -> np.ndarray:
